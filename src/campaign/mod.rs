@@ -1,0 +1,3 @@
+//! Campaign files: the model as written, loading with spans, validation.
+
+pub mod model;

@@ -1,0 +1,10 @@
+//! pagecast: a declarative campaign runner for Facebook Messenger.
+//!
+//! The pipeline, one owner per stage:
+//! YAML text → [`campaign::load`] → [`campaign::validate`] → [`campaign::Campaign`];
+//! campaign + audiences + ledger + now → [`plan`] (pure) → `Plan`;
+//! plan → [`send`] (bounded, rate-limited) → outcomes → [`ledger`] → [`report`].
+
+pub mod campaign;
+pub mod report;
+pub mod schedule;
