@@ -8,3 +8,8 @@
 pub mod campaign;
 pub mod report;
 pub mod schedule;
+pub mod audience;
+pub mod policy;
+pub mod template;
+pub mod plan;
+pub mod send;

@@ -75,9 +75,9 @@ pub struct PageSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Provider {
-    /// Meta's Graph Send API (`POST /{page-id}/messages`).
+    // Meta's Graph Send API (`POST /{page-id}/messages`).
     Graph,
-    /// Harasocial's payload-id API (`POST /social/messages.json`).
+    // Harasocial's payload-id API (`POST /social/messages.json`).
     Harasocial,
 }
 
@@ -113,16 +113,35 @@ pub struct InlineRecipient {
     pub vars: BTreeMap<String, VarValue>,
 }
 
-/// A template variable's value.
-#[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
+/// A template variable's value: text, a number, or true/false.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
 pub enum VarValue {
-    /// Text.
+    // Text.
     Text(String),
-    /// A number.
+    // A number.
     Number(serde_json::Number),
-    /// true or false.
+    // true or false.
     Bool(bool),
+}
+
+impl JsonSchema for VarValue {
+    fn schema_name() -> std::borrow::Cow<'static, str> {
+        "VarValue".into()
+    }
+
+    fn inline_schema() -> bool {
+        true
+    }
+
+    // One `type` list rather than the `anyOf` an untagged enum would give:
+    // its error message ("must be text, a number or true/false") is clearer.
+    fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+        schemars::json_schema!({
+            "description": "A template variable's value: text, a number, or true/false.",
+            "type": ["string", "number", "boolean"]
+        })
+    }
 }
 
 impl VarValue {
@@ -234,15 +253,15 @@ pub struct AttachmentSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum AttachmentKind {
-    /// An image.
+    // An image.
     Image,
-    /// A video (send.rate at most 10).
+    // A video (send.rate at most 10).
     Video,
-    /// An audio clip (send.rate at most 10).
+    // An audio clip (send.rate at most 10).
     Audio,
-    /// A file.
+    // A file.
     File,
-    /// A Meta template (generic, button, customer_feedback), passed through.
+    // A Meta template (generic, button, customer_feedback), passed through.
     Template,
 }
 
@@ -290,11 +309,11 @@ pub struct TemplateComponent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ComponentKind {
-    /// The header.
+    // The header.
     Header,
-    /// The body.
+    // The body.
     Body,
-    /// The buttons.
+    // The buttons.
     Buttons,
 }
 
@@ -323,11 +342,11 @@ pub struct TemplateParameter {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum ParameterKind {
-    /// A text value.
+    // A text value.
     Text,
-    /// A postback button payload.
+    // A postback button payload.
     Postback,
-    /// A URL button suffix or URL.
+    // A URL button suffix or URL.
     Url,
 }
 
@@ -353,11 +372,11 @@ pub struct QuickReply {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum QuickReplyKind {
-    /// A button with a title and a payload.
+    // A button with a title and a payload.
     Text,
-    /// Offers the person's phone number.
+    // Offers the person's phone number.
     UserPhoneNumber,
-    /// Offers the person's email address.
+    // Offers the person's email address.
     UserEmail,
 }
 
@@ -365,13 +384,13 @@ pub enum QuickReplyKind {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum MessagingType {
-    /// A reply inside the 24-hour window.
+    // A reply inside the 24-hour window.
     Response,
-    /// A proactive message inside the 24-hour window.
+    // A proactive message inside the 24-hour window.
     Update,
-    /// Outside the window with an allowed tag.
+    // Outside the window with an allowed tag.
     MessageTag,
-    /// An approved utility template, any time.
+    // An approved utility template, any time.
     Utility,
 }
 
@@ -391,15 +410,15 @@ impl MessagingType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum MessageTag {
-    /// A customer feedback survey (customer_feedback template), within 7 days.
+    // A customer feedback survey (customer_feedback template), within 7 days.
     CustomerFeedback,
-    /// Human agent replies: never for automated campaigns.
+    // Human agent replies: never for automated campaigns.
     HumanAgent,
-    /// Retired by Meta on 2026-04-27; use UTILITY.
+    // Retired by Meta on 2026-04-27; use UTILITY.
     AccountUpdate,
-    /// Retired by Meta on 2026-04-27; use UTILITY.
+    // Retired by Meta on 2026-04-27; use UTILITY.
     ConfirmedEventUpdate,
-    /// Retired by Meta on 2026-04-27; use UTILITY.
+    // Retired by Meta on 2026-04-27; use UTILITY.
     PostPurchaseUpdate,
 }
 
@@ -420,11 +439,11 @@ impl MessageTag {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
 pub enum NotificationType {
-    /// Sound or vibration (Meta's default).
+    // Sound or vibration (Meta's default).
     Regular,
-    /// On-screen notification only.
+    // On-screen notification only.
     SilentPush,
-    /// No notification.
+    // No notification.
     NoPush,
 }
 

@@ -1,0 +1,6 @@
+//! Sending: request bodies, the HTTP client, error classes, the pipeline.
+
+pub mod classify;
+pub mod client;
+pub mod pipeline;
+pub mod wire;

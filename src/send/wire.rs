@@ -1,0 +1,214 @@
+//! Request bodies, in Meta's and Harasocial's shapes (SPEC §4 and the seed
+//! documents), whatever the YAML looks like.
+
+use serde_json::{Map, Value, json};
+
+use crate::campaign::model::{
+    AttachmentKind, AttachmentSpec, MessageSpec, MessageTag, MessagingType, NotificationType, QuickReply,
+    QuickReplyKind, UtilityTemplate,
+};
+
+/// The campaign-wide fields of a Graph request.
+#[derive(Debug, Clone, Copy)]
+pub struct GraphEnvelope {
+    /// RESPONSE, UPDATE, MESSAGE_TAG or UTILITY.
+    pub messaging_type: MessagingType,
+    /// With MESSAGE_TAG.
+    pub tag: Option<MessageTag>,
+    /// Sent only when not the default REGULAR.
+    pub notification_type: Option<NotificationType>,
+}
+
+/// `POST /{page-id}/messages` body.
+pub fn graph_body(envelope: GraphEnvelope, recipient: &str, message: &MessageSpec) -> Value {
+    let mut body = Map::new();
+    body.insert("recipient".into(), json!({ "id": recipient }));
+    body.insert("messaging_type".into(), envelope.messaging_type.as_str().into());
+    body.insert("message".into(), graph_message(message));
+    if let Some(tag) = envelope.tag {
+        body.insert("tag".into(), tag.as_str().into());
+    }
+    if let Some(n) = envelope.notification_type.filter(|n| *n != NotificationType::Regular) {
+        body.insert("notification_type".into(), n.as_str().into());
+    }
+    Value::Object(body)
+}
+
+fn graph_message(m: &MessageSpec) -> Value {
+    let mut out = Map::new();
+    if let Some(text) = &m.text {
+        out.insert("text".into(), text.clone().into());
+    }
+    if let Some(a) = &m.attachment {
+        out.insert("attachment".into(), attachment(a));
+    }
+    if let Some(t) = &m.template {
+        out.insert("template".into(), utility_template(t));
+    }
+    if let Some(q) = &m.quick_replies {
+        out.insert("quick_replies".into(), q.iter().map(quick_reply).collect());
+    }
+    if let Some(meta) = &m.metadata {
+        out.insert("metadata".into(), meta.clone().into());
+    }
+    Value::Object(out)
+}
+
+fn attachment(a: &AttachmentSpec) -> Value {
+    let payload = if a.kind == AttachmentKind::Template {
+        Value::Object(a.payload.clone().unwrap_or_default())
+    } else {
+        let mut p = Map::new();
+        if let Some(url) = &a.url {
+            p.insert("url".into(), url.clone().into());
+        }
+        if let Some(id) = &a.attachment_id {
+            p.insert("attachment_id".into(), id.clone().into());
+        }
+        if let Some(r) = a.is_reusable {
+            p.insert("is_reusable".into(), r.into());
+        }
+        Value::Object(p)
+    };
+    json!({ "type": a.kind.as_str(), "payload": payload })
+}
+
+fn quick_reply(q: &QuickReply) -> Value {
+    match q.content_type.unwrap_or(QuickReplyKind::Text) {
+        QuickReplyKind::Text => {
+            let mut out = Map::new();
+            out.insert("content_type".into(), "text".into());
+            out.insert("title".into(), q.title.clone().unwrap_or_default().into());
+            out.insert("payload".into(), q.payload.clone().unwrap_or_default().into());
+            if let Some(img) = &q.image_url {
+                out.insert("image_url".into(), img.clone().into());
+            }
+            Value::Object(out)
+        }
+        QuickReplyKind::UserPhoneNumber => json!({ "content_type": "user_phone_number" }),
+        QuickReplyKind::UserEmail => json!({ "content_type": "user_email" }),
+    }
+}
+
+fn utility_template(t: &UtilityTemplate) -> Value {
+    let components: Vec<Value> = t
+        .components
+        .iter()
+        .map(|c| {
+            let params: Vec<Value> = c.parameters.iter().map(|p| serde_json::to_value(p).unwrap_or_default()).collect();
+            let kind = serde_json::to_value(c.kind).unwrap_or_default();
+            json!({ "type": kind, "parameters": params })
+        })
+        .collect();
+    let mut out = json!({ "name": t.name, "language": { "code": t.language } });
+    if !components.is_empty() {
+        out["components"] = components.into();
+    }
+    out
+}
+
+/// `POST /social/messages.json` body (the seed document's shape).
+pub fn harasocial_body(page: &str, recipient: &str, message: &MessageSpec) -> Value {
+    let mut body = json!({
+        "messaging_type": "harasocial_facebook_payload_id",
+        "recipient": { "id": recipient },
+        "message": { "payload_id": message.payload_id.clone().unwrap_or_default() },
+        "page_id": page,
+    });
+    if let Some(meta) = &message.metadata {
+        body["metadata"] = meta.clone().into();
+    }
+    body
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::campaign::model::{ComponentKind, ParameterKind, TemplateComponent, TemplateParameter};
+
+    fn env(mt: MessagingType) -> GraphEnvelope {
+        GraphEnvelope { messaging_type: mt, tag: None, notification_type: None }
+    }
+
+    #[test]
+    fn text_with_quick_replies_and_metadata() {
+        let m = MessageSpec {
+            text: Some("Hi".into()),
+            quick_replies: Some(vec![
+                QuickReply { content_type: None, title: Some("Track".into()), payload: Some("T".into()), image_url: None },
+                QuickReply { content_type: Some(QuickReplyKind::UserEmail), title: None, payload: None, image_url: None },
+            ]),
+            metadata: Some("order-shipped".into()),
+            ..Default::default()
+        };
+        let body = graph_body(env(MessagingType::Update), "25", &m);
+        assert_eq!(
+            body,
+            json!({"recipient": {"id": "25"}, "messaging_type": "UPDATE", "message": {"text": "Hi",
+                "quick_replies": [{"content_type": "text", "title": "Track", "payload": "T"}, {"content_type": "user_email"}],
+                "metadata": "order-shipped"}})
+        );
+    }
+
+    #[test]
+    fn media_tag_and_notification() {
+        let m = MessageSpec {
+            attachment: Some(AttachmentSpec {
+                kind: AttachmentKind::Image,
+                url: Some("https://x/y.png".into()),
+                attachment_id: None,
+                is_reusable: Some(true),
+                payload: None,
+            }),
+            ..Default::default()
+        };
+        let e = GraphEnvelope {
+            messaging_type: MessagingType::MessageTag,
+            tag: Some(MessageTag::CustomerFeedback),
+            notification_type: Some(NotificationType::SilentPush),
+        };
+        let body = graph_body(e, "25", &m);
+        assert_eq!(body["message"], json!({"attachment": {"type": "image", "payload": {"url": "https://x/y.png", "is_reusable": true}}}));
+        assert_eq!(body["tag"], "CUSTOMER_FEEDBACK");
+        assert_eq!(body["notification_type"], "SILENT_PUSH");
+        let regular = GraphEnvelope { notification_type: Some(NotificationType::Regular), ..e };
+        assert!(graph_body(regular, "25", &m).get("notification_type").is_none());
+    }
+
+    #[test]
+    fn utility_template_shape() {
+        let m = MessageSpec {
+            template: Some(UtilityTemplate {
+                name: "order_update".into(),
+                language: "en_US".into(),
+                components: vec![TemplateComponent {
+                    kind: ComponentKind::Body,
+                    parameters: vec![TemplateParameter {
+                        kind: ParameterKind::Text,
+                        text: Some("42".into()),
+                        payload: None,
+                        url: None,
+                        parameter_name: Some("order".into()),
+                    }],
+                }],
+            }),
+            ..Default::default()
+        };
+        let body = graph_body(env(MessagingType::Utility), "25", &m);
+        assert_eq!(
+            body["message"],
+            json!({"template": {"name": "order_update", "language": {"code": "en_US"},
+                "components": [{"type": "body", "parameters": [{"type": "text", "text": "42", "parameter_name": "order"}]}]}})
+        );
+    }
+
+    #[test]
+    fn harasocial_matches_the_seed() {
+        let m = MessageSpec { payload_id: Some("__hrf_f_1".into()), metadata: Some("m".into()), ..Default::default() };
+        assert_eq!(
+            harasocial_body("500", "256", &m),
+            json!({"messaging_type": "harasocial_facebook_payload_id", "recipient": {"id": "256"},
+                   "message": {"payload_id": "__hrf_f_1"}, "page_id": "500", "metadata": "m"})
+        );
+    }
+}
