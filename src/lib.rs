@@ -13,3 +13,6 @@ pub mod policy;
 pub mod template;
 pub mod plan;
 pub mod send;
+pub mod ledger;
+pub mod cli;
+pub mod commands;

@@ -9,16 +9,7 @@ use crate::campaign::Campaign;
 use crate::policy::SkipReason;
 use crate::report::{Outcome, OutcomeRow, Report};
 
-/// What the ledger holds for a (page, recipient) of this occurrence.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Prior {
-    /// A message was sent.
-    Sent,
-    /// It failed permanently.
-    Failed,
-    /// An intent was recorded but no outcome: it may have been delivered.
-    Unknown,
-}
+pub use crate::ledger::Prior;
 
 /// The verdict for one recipient.
 #[derive(Debug, Clone, PartialEq, Eq)]

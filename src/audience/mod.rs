@@ -19,6 +19,7 @@ pub struct Recipient {
     pub vars: Vars,
 }
 
+pub mod conversations;
 pub mod csv;
 pub mod jsonl;
 pub mod merge;

@@ -1,0 +1,151 @@
+//! Command-line definitions (clap derive) and nothing else.
+
+use std::path::PathBuf;
+
+use chrono::{DateTime, Utc};
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Declarative campaign runner for Facebook Messenger.
+#[derive(Debug, Parser)]
+#[command(name = "pagecast", version, about, propagate_version = true)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Output for people or for machines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// Text for people (validate).
+    Text,
+    /// A table for people (plan, run, next).
+    Table,
+    /// JSON on stdout, alone.
+    Json,
+}
+
+/// The subcommands (SPEC §1).
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Check campaign files (or directories of *.yaml / *.yml) against the schema and Meta's rules.
+    Validate {
+        /// Files or directories.
+        #[arg(required = true)]
+        paths: Vec<PathBuf>,
+        /// Freeze the clock at this RFC 3339 instant.
+        #[arg(long, value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "text")]
+        format: Format,
+    },
+    /// Print the campaign JSON Schema.
+    Schema,
+    /// Show who would be sent to, and why not (a dry run: nothing is sent or written).
+    Plan {
+        /// The campaign file.
+        campaign: PathBuf,
+        #[command(flatten)]
+        common: RunArgs,
+        /// Write report files here (only when given).
+        #[arg(long)]
+        report_dir: Option<PathBuf>,
+    },
+    /// Send a campaign now.
+    Run {
+        /// The campaign file.
+        campaign: PathBuf,
+        /// Plan only: nothing is sent and nothing is written to the ledger.
+        #[arg(long)]
+        dry_run: bool,
+        #[command(flatten)]
+        common: RunArgs,
+        /// Where reports go.
+        #[arg(long, env = "PAGECAST_REPORT_DIR", default_value = "reports")]
+        report_dir: PathBuf,
+        /// Resend recipients whose earlier attempt never recorded a result (they may get the message twice).
+        #[arg(long)]
+        resend_unknown: bool,
+    },
+    /// Run every due scheduled campaign in DIR (the cron entry point).
+    Tick {
+        /// Directory of campaign files.
+        dir: PathBuf,
+        /// Freeze the clock at this RFC 3339 instant.
+        #[arg(long, value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
+        /// The ledger's directory.
+        #[arg(long, env = "PAGECAST_STATE")]
+        state: Option<PathBuf>,
+        /// Where reports go.
+        #[arg(long, env = "PAGECAST_REPORT_DIR", default_value = "reports")]
+        report_dir: PathBuf,
+    },
+    /// List a campaign's upcoming scheduled fires.
+    Next {
+        /// The campaign file.
+        campaign: PathBuf,
+        /// How many.
+        #[arg(long, default_value_t = 5, value_parser = clap::value_parser!(u16).range(1..=1000))]
+        count: u16,
+        /// Freeze the clock at this RFC 3339 instant.
+        #[arg(long, value_parser = parse_now)]
+        now: Option<DateTime<Utc>>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Show occurrences and their counts from the ledger.
+    Status {
+        /// Only this campaign id.
+        campaign: Option<String>,
+        /// The ledger's directory.
+        #[arg(long, env = "PAGECAST_STATE")]
+        state: Option<PathBuf>,
+    },
+}
+
+/// Flags shared by `plan` and `run`.
+#[derive(Debug, clap::Args)]
+pub struct RunArgs {
+    /// Freeze the clock at this RFC 3339 instant.
+    #[arg(long, value_parser = parse_now)]
+    pub now: Option<DateTime<Utc>>,
+    /// Output format.
+    #[arg(long, value_enum, default_value = "table")]
+    pub format: Format,
+    /// The occurrence this run belongs to.
+    #[arg(long, default_value = "default", value_parser = parse_occurrence)]
+    pub occurrence: String,
+    /// The ledger's directory.
+    #[arg(long, env = "PAGECAST_STATE")]
+    pub state: Option<PathBuf>,
+}
+
+fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|e| format!("{e}; write RFC 3339, e.g. 2026-11-22T09:00:00Z"))
+}
+
+fn parse_occurrence(text: &str) -> Result<String, String> {
+    let ok = !text.is_empty()
+        && text.len() <= 128
+        && text.as_bytes()[0].is_ascii_alphanumeric()
+        && text.bytes().all(|b| b.is_ascii_alphanumeric() || b"._:+-".contains(&b));
+    if ok { Ok(text.to_string()) } else { Err("use letters, digits and . _ : + - (at most 128)".into()) }
+}
+
+/// The state directory: `--state`, `PAGECAST_STATE`, `$XDG_STATE_HOME/pagecast`
+/// or `~/.local/state/pagecast`.
+pub fn state_dir(explicit: Option<PathBuf>) -> PathBuf {
+    if let Some(dir) = explicit {
+        return dir;
+    }
+    if let Some(xdg) = std::env::var_os("XDG_STATE_HOME").filter(|v| !v.is_empty()) {
+        return PathBuf::from(xdg).join("pagecast");
+    }
+    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("."));
+    home.join(".local/state/pagecast")
+}

@@ -1,0 +1,81 @@
+//! `pagecast validate PATH...`: every problem of every file, exit 0 or 2.
+
+use std::path::{Path, PathBuf};
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use super::{Exit, print_diagnostics};
+use crate::campaign::{Diagnostic, validate_file};
+use crate::cli::Format;
+
+/// Campaign files under `paths` (directories walked recursively, sorted).
+pub fn campaign_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
+    let mut out = Vec::new();
+    for p in paths {
+        if p.is_dir() {
+            walk(p, &mut out).map_err(|e| format!("{}: cannot read the directory: {e}", p.display()))?;
+        } else if p.exists() {
+            out.push(p.clone());
+        } else {
+            return Err(format!("{}: no such file or directory", p.display()));
+        }
+    }
+    Ok(out)
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+    entries.sort();
+    for path in entries {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with('.') {
+            continue;
+        }
+        if path.is_dir() {
+            walk(&path, out)?;
+        } else if name.ends_with(".yaml") || name.ends_with(".yml") {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// Runs the command.
+pub fn run(paths: &[PathBuf], now: DateTime<Utc>, format: Format) -> Exit {
+    let files = match campaign_files(paths) {
+        Ok(f) => f,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Invalid;
+        }
+    };
+    let mut results = Vec::with_capacity(files.len());
+    for file in &files {
+        let diags = match validate_file(file, now) {
+            Ok(c) => (true, c.warnings),
+            Err(d) => (false, d),
+        };
+        results.push((file, diags));
+    }
+    let invalid = results.iter().filter(|(_, (ok, _))| !ok).count();
+    match format {
+        Format::Json => {
+            let out: Vec<_> = results
+                .iter()
+                .map(|(f, (ok, d))| json!({"file": f, "valid": ok, "diagnostics": d}))
+                .collect();
+            println!("{}", serde_json::to_string_pretty(&out).expect("serializes"));
+        }
+        _ => {
+            let all: Vec<Diagnostic> = results.iter().flat_map(|(_, (_, d))| d.clone()).collect();
+            print_diagnostics(&all);
+            eprintln!("checked {} file(s): {} valid, {invalid} invalid", files.len(), files.len() - invalid);
+        }
+    }
+    if files.is_empty() {
+        eprintln!("error: no campaign files (*.yaml, *.yml) found");
+        return Exit::Invalid;
+    }
+    if invalid > 0 { Exit::Invalid } else { Exit::Done }
+}
