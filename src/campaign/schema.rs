@@ -295,5 +295,3 @@ mod tests {
         assert_eq!(edit_distance("", "ab"), 2);
     }
 }
-#[test]
-fn dump_schema() { println!("{}", schema_text()); }
