@@ -1,0 +1,181 @@
+//! Shared harness for integration tests: a sandbox on 127.0.0.1, a temporary
+//! workspace with a campaign, and the real `pagecast` binary.
+#![allow(dead_code)]
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+
+use serde_json::Value;
+
+/// The instant every test freezes the clock at.
+pub const NOW: &str = "2026-11-22T00:00:00Z";
+/// A last interaction inside every window at NOW.
+pub const RECENT: &str = "2026-11-21T23:00:00Z";
+
+/// A running sandbox, killed on drop.
+pub struct Sandbox {
+    child: Child,
+    pub url: String,
+    pub addr: String,
+}
+
+impl Sandbox {
+    /// Starts the sandbox with this JSON config.
+    pub fn start(config: &Value) -> Sandbox {
+        let dir = tempfile::tempdir().unwrap().keep();
+        let cfg = dir.join("sandbox.json");
+        std::fs::write(&cfg, config.to_string()).unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_pagecast-sandbox"))
+            .args(["--addr", "127.0.0.1:0", "--config"])
+            .arg(&cfg)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
+        let url = line.trim().strip_prefix("listening on ").expect("sandbox prints its address").to_string();
+        let addr = url.trim_start_matches("http://").to_string();
+        Sandbox { child, url, addr }
+    }
+
+    fn get(&self, path: &str) -> Value {
+        let mut s = TcpStream::connect(&self.addr).unwrap();
+        write!(s, "GET {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n", self.addr).unwrap();
+        let mut text = String::new();
+        s.read_to_string(&mut text).unwrap();
+        let body = text.split_once("\r\n\r\n").map(|(_, b)| b).unwrap_or("");
+        serde_json::from_str(body).unwrap_or_else(|_| {
+            // chunked transfer: take the JSON between the first line and the trailer
+            let start = body.find(['[', '{']).unwrap();
+            let end = body.rfind([']', '}']).unwrap();
+            serde_json::from_str(&body[start..=end]).unwrap()
+        })
+    }
+
+    /// Every request the sandbox received, in arrival order.
+    pub fn requests(&self) -> Vec<Value> {
+        self.get("/_sandbox/requests").as_array().unwrap().clone()
+    }
+
+    /// Message requests (graph and harasocial) for this recipient.
+    pub fn requests_for(&self, recipient: &str) -> Vec<Value> {
+        self.requests().into_iter().filter(|r| r["recipient"] == recipient && r["kind"] != "conversations").collect()
+    }
+
+    /// `GET /_sandbox/stats`.
+    pub fn stats(&self) -> Value {
+        self.get("/_sandbox/stats")
+    }
+}
+
+impl Drop for Sandbox {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A temporary directory holding a campaign, its state and reports.
+pub struct Workspace {
+    pub dir: PathBuf,
+    _guard: tempfile::TempDir,
+}
+
+impl Workspace {
+    pub fn new() -> Workspace {
+        let guard = tempfile::tempdir().unwrap();
+        Workspace { dir: guard.path().to_path_buf(), _guard: guard }
+    }
+
+    /// Writes a file relative to the workspace.
+    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    pub fn state(&self) -> PathBuf {
+        self.dir.join("state")
+    }
+
+    pub fn reports(&self) -> PathBuf {
+        self.dir.join("reports")
+    }
+
+    /// `pagecast ARGS` with the workspace's state and report dirs and the sandbox URLs.
+    pub fn pagecast(&self, sandbox: Option<&Sandbox>, args: &[&str]) -> Command {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_pagecast"));
+        cmd.args(args)
+            .env("PAGECAST_STATE", self.state())
+            .env("PAGECAST_REPORT_DIR", self.reports())
+            .env("PAGECAST_REQUEST_TIMEOUT", "2")
+            .env_remove("XDG_STATE_HOME")
+            .current_dir(&self.dir);
+        match sandbox {
+            Some(s) => cmd.env("PAGECAST_GRAPH_URL", format!("{}/v25.0", s.url)).env("PAGECAST_HARASOCIAL_URL", &s.url),
+            None => cmd.env("PAGECAST_GRAPH_URL", "http://127.0.0.1:9").env("PAGECAST_HARASOCIAL_URL", "http://127.0.0.1:9"),
+        };
+        cmd
+    }
+
+    /// Runs `pagecast ARGS` to completion.
+    pub fn run(&self, sandbox: Option<&Sandbox>, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.pagecast(sandbox, args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.output().unwrap()
+    }
+
+    /// The newest report.json under reports/<campaign>/<occurrence>/.
+    pub fn report(&self, campaign: &str, occurrence: &str) -> Value {
+        let dir = self.reports().join(campaign).join(occurrence);
+        let mut runs: Vec<PathBuf> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().path()).collect();
+        runs.sort_by_key(|p| std::fs::metadata(p).unwrap().modified().unwrap());
+        let text = std::fs::read_to_string(runs.last().unwrap().join("report.json")).unwrap();
+        serde_json::from_str(&text).unwrap()
+    }
+
+    /// Every report file's text (json, csv, html) of every run of a campaign.
+    pub fn all_report_text(&self) -> String {
+        let mut out = String::new();
+        visit(&self.reports(), &mut out);
+        out
+    }
+}
+
+fn visit(dir: &Path, out: &mut String) {
+    for e in std::fs::read_dir(dir).into_iter().flatten().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            visit(&p, out);
+        } else {
+            out.push_str(&std::fs::read_to_string(&p).unwrap_or_default());
+        }
+    }
+}
+
+/// The outcome row of a recipient in a report.
+pub fn row<'a>(report: &'a Value, recipient: &str) -> &'a Value {
+    report["outcomes"].as_array().unwrap().iter().find(|r| r["recipient"] == recipient).unwrap_or_else(|| panic!("no row for {recipient}"))
+}
+
+/// A graph campaign for one page with inline recipients, all inside the window.
+pub fn graph_campaign(id: &str, page: &str, token_env: &str, recipients: &[&str], extra: &str) -> String {
+    let rows: String = recipients
+        .iter()
+        .map(|r| format!("      - {{ id: \"{r}\", last_interaction: {RECENT}, vars: {{ first_name: P{r} }} }}\n"))
+        .collect();
+    format!(
+        "version: 1\nid: {id}\npages:\n  - {{ id: \"{page}\", provider: graph, token_env: {token_env} }}\naudiences:\n  - page: \"{page}\"\n    recipients:\n{rows}message:\n  text: \"Hi {{{{ first_name }}}}\"\nmessaging_type: UPDATE\n{extra}"
+    )
+}
+
+/// stdout + stderr as text.
+pub fn text(out: &Output) -> String {
+    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+}
