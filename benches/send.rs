@@ -1,1 +1,391 @@
-fn main() {}
+//! Send benchmark: the pipeline against `pagecast-sandbox` on loopback.
+//!
+//! Run with `cargo bench --bench send` (about a minute; the sandbox binary is
+//! built by cargo and started by the bench). Every figure is one line with the
+//! measured value, the ideal it is compared to, the ratio and the target:
+//!
+//! - `throughput_20ms_c64`: 20,000 messages, sandbox latency 20 ms,
+//!   concurrency 64, no rate limit, no journal. Ideal: 64 requests in flight
+//!   for 20 ms each = 3200 msg/s. Shows what the pipeline loses to dispatch
+//!   and timers when the network is the bottleneck.
+//! - `ledger_20ms_c64`: the same run with the real SQLite ledger (fresh state
+//!   directory, durable intent before every request, outcomes batched, flush
+//!   included in the time). Ideal: the run without a journal.
+//! - `pipeline_vs_bare_0ms_c64`: 20,000 messages, no latency, concurrency 64,
+//!   no journal, against a bare reqwest loop (same pool settings, the same
+//!   JSON bodies built beforehand with `wire::graph_body`, 64 tasks pulling
+//!   from an atomic counter). Both share the 2 cores with the sandbox, so
+//!   this is CPU overhead per request. Each runs twice, interleaved; the
+//!   best of each is kept.
+//! - `rate_50_window_10s`: one page at `send.rate: 50`, concurrency 16, 700
+//!   recipients. From the sandbox's recorded arrival times, the requests in
+//!   the 10 s starting 1 s after the first one. Ideal: 500.
+//!   `rate_50_max_1s` is the busiest 1 s sliding window (ideal 50).
+//! - `cpu_per_msg_20ms_c64`: user+sys CPU of the bench process during the
+//!   first run (`/proc/self/stat`, 100 ticks/s), divided by messages. The
+//!   sandbox is a separate process: its CPU is not counted.
+//! - `peak_rss`: `VmHWM` of the bench process, after the first run and at the end.
+
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use chrono::{DateTime, Utc};
+use pagecast::audience::merge::Audiences;
+use pagecast::campaign::Campaign;
+use pagecast::ledger::{Ledger, LedgerWriter, OutcomeRecord};
+use pagecast::report::Outcome;
+use pagecast::send::client::{Client, Endpoints, Redactor};
+use pagecast::send::pipeline::{self, Clock, Context, Journal, NoJournal, Progress, SendResult};
+use pagecast::send::wire::{self, GraphEnvelope};
+use serde_json::Value;
+use tokio::runtime::Runtime;
+
+use common::{Fixture, PAGE, Sandbox};
+
+/// The frozen "now" of every run; recipients last wrote 1 h before it.
+const NOW: &str = "2026-11-22T00:00:00Z";
+/// Recipients of the throughput runs.
+const RECIPIENTS: usize = 20_000;
+/// Requests in flight in the throughput runs.
+const CONCURRENCY: usize = 64;
+/// "No rate limit": one slot every microsecond.
+const NO_RATE_LIMIT: u32 = 1_000_000;
+/// The token sent to the sandbox (which accepts any token for this page).
+const TOKEN: &str = "bench-token";
+/// `/proc/self/stat` times are in clock ticks; Linux uses 100 per second.
+const TICKS_PER_SECOND: f64 = 100.0;
+
+fn main() {
+    let now: DateTime<Utc> = NOW.parse().expect("NOW is RFC 3339");
+    let work = tempfile::tempdir().expect("create a temporary directory");
+    let rt = runtime();
+    let sandbox = Sandbox::start(work.path());
+    let bulk = Fixture::build(work.path(), "bulk", RECIPIENTS, CONCURRENCY, NO_RATE_LIMIT, now);
+    let paced = Fixture::build(work.path(), "paced", 700, 16, 50, now);
+    println!(
+        "send bench: sandbox {} (separate process), tokio 2 workers, {} cores",
+        sandbox.endpoints().graph,
+        cores()
+    );
+
+    rt.block_on(sandbox.set_latency(20));
+    let cpu_before = cpu_ticks();
+    let plain = run_pipeline(&rt, &sandbox, &bulk, now, NoJournal);
+    let cpu_used = (cpu_ticks() - cpu_before) as f64 / TICKS_PER_SECOND;
+    let rss_after_first = peak_rss_kib();
+    let with_ledger = run_with_ledger(&rt, &sandbox, &bulk, now);
+
+    rt.block_on(sandbox.set_latency(0));
+    let (pipeline_best, bare_best) = pipeline_against_bare(&rt, &sandbox, &bulk, now);
+    let window = rate_windows(&rt, &sandbox, &paced, now);
+
+    let ideal = CONCURRENCY as f64 / 0.020;
+    report("throughput_20ms_c64", plain.rate(), ideal, "msg/s", "64 / 20 ms", Target::AtLeast(0.90));
+    report("ledger_20ms_c64", with_ledger.rate(), plain.rate(), "msg/s", "same run, no journal", Target::AtLeast(0.90));
+    report(
+        "pipeline_vs_bare_0ms_c64",
+        pipeline_best.rate(),
+        bare_best.rate(),
+        "msg/s",
+        "bare reqwest loop; best of 2 runs each",
+        Target::AtLeast(0.80),
+    );
+    report("rate_50_window_10s", window.in_window as f64, 500.0, "requests", "50/s x 10 s", Target::Within(0.95, 1.05));
+    report("rate_50_max_1s", window.max_per_second as f64, 50.0, "requests", "50/s, any 1 s window", Target::None);
+    println!(
+        "cpu_per_msg_20ms_c64: {:.1} us/msg  ({:.2} s user+sys for {} msgs in the bench process; sandbox CPU not counted)",
+        cpu_used * 1e6 / plain.sent as f64,
+        cpu_used,
+        plain.sent
+    );
+    println!(
+        "peak_rss: {} MiB after run 1, {} MiB at the end  (VmHWM of the bench process)",
+        rss_after_first / 1024,
+        peak_rss_kib() / 1024
+    );
+}
+
+/// The runtime `pagecast run` uses: multi-thread, 2 workers.
+fn runtime() -> Runtime {
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime starts")
+}
+
+/// Messages sent and the wall time they took.
+#[derive(Debug, Clone, Copy)]
+struct Measured {
+    sent: usize,
+    elapsed: Duration,
+}
+
+impl Measured {
+    fn rate(self) -> f64 {
+        self.sent as f64 / self.elapsed.as_secs_f64()
+    }
+
+    fn better(self, other: Measured) -> Measured {
+        if other.rate() > self.rate() { other } else { self }
+    }
+}
+
+/// Sends every job of `fixture` through `pipeline::run` with a fresh client.
+/// Panics unless every result is `sent`: a figure built on errors is no figure.
+fn run_pipeline<J: Journal>(
+    rt: &Runtime,
+    sandbox: &Sandbox,
+    fixture: &Fixture,
+    now: DateTime<Utc>,
+    journal: J,
+) -> Measured {
+    rt.block_on(sandbox.reset());
+    // The pipeline reads a closed cancel channel as "woken", which would skip
+    // the rate sleeps: keep the sender alive for the whole run.
+    let (_cancel_tx, cancel) = tokio::sync::watch::channel(false);
+    let ctx = Arc::new(context(fixture, sandbox.endpoints(), now, journal, cancel));
+    let started = Instant::now();
+    let summary = rt.block_on(pipeline::run(ctx, fixture.jobs.clone()));
+    let elapsed = started.elapsed();
+    let sent = summary.results.iter().filter(|r| r.outcome == Outcome::Sent).count();
+    assert_eq!(sent, fixture.jobs.len(), "not every message was sent; first result: {:?}", summary.results.first());
+    Measured { sent, elapsed }
+}
+
+/// A run's context, built like `commands::run` builds it.
+fn context<J: Journal>(
+    fixture: &Fixture,
+    endpoints: Endpoints,
+    now: DateTime<Utc>,
+    journal: J,
+    cancel: tokio::sync::watch::Receiver<bool>,
+) -> Context<J> {
+    let concurrency = fixture.campaign.send.concurrency;
+    Context {
+        campaign: fixture.campaign.clone(),
+        audiences: fixture.audiences.clone(),
+        client: Client::new(endpoints, concurrency).expect("build the HTTP client"),
+        tokens: vec![TOKEN.to_string()],
+        redactor: Redactor::new([TOKEN.to_string()]),
+        journal,
+        clock: Clock::Frozen(now),
+        cancel,
+        progress: fixture.campaign.pages.iter().map(|_| Arc::new(Progress::default())).collect(),
+    }
+}
+
+/// The run with the real ledger in a fresh state directory; the final flush
+/// (every outcome durable) is part of the time.
+fn run_with_ledger(rt: &Runtime, sandbox: &Sandbox, fixture: &Fixture, now: DateTime<Utc>) -> Measured {
+    let state = tempfile::tempdir().expect("create the ledger's state directory");
+    let ledger = Ledger::open(state.path()).expect("open a fresh ledger");
+    let run_id = ledger.start_run(&fixture.campaign.id, "default", Utc::now()).expect("start a ledger run");
+    let journal = LedgerJournal {
+        writer: ledger.writer(),
+        campaign: fixture.campaign.clone(),
+        audiences: fixture.audiences.clone(),
+        occurrence: "default".to_string(),
+        run_id,
+    };
+    let writer = journal.writer.clone();
+    let sent = run_pipeline(rt, sandbox, fixture, now, journal);
+    let started = Instant::now();
+    rt.block_on(writer.flush()).expect("the ledger records every outcome");
+    Measured { sent: sent.sent, elapsed: sent.elapsed + started.elapsed() }
+}
+
+/// The pipeline and the bare loop at zero latency, interleaved, best of two each.
+fn pipeline_against_bare(
+    rt: &Runtime,
+    sandbox: &Sandbox,
+    fixture: &Fixture,
+    now: DateTime<Utc>,
+) -> (Measured, Measured) {
+    let bodies = Arc::new(graph_bodies(&fixture.campaign, &fixture.audiences, fixture));
+    let mut pipeline_best = run_pipeline(rt, sandbox, fixture, now, NoJournal);
+    let mut bare_best = run_bare(rt, sandbox, bodies.clone());
+    pipeline_best = pipeline_best.better(run_pipeline(rt, sandbox, fixture, now, NoJournal));
+    bare_best = bare_best.better(run_bare(rt, sandbox, bodies));
+    (pipeline_best, bare_best)
+}
+
+/// The request bodies the pipeline would send, one per job.
+fn graph_bodies(campaign: &Campaign, audiences: &Audiences, fixture: &Fixture) -> Vec<Value> {
+    let envelope = GraphEnvelope {
+        messaging_type: campaign.messaging_type.expect("bench campaign is a graph campaign"),
+        tag: campaign.tag,
+        notification_type: campaign.notification_type,
+    };
+    fixture
+        .jobs
+        .iter()
+        .map(|job| {
+            let ((_, recipient), person) = audiences.people.get_index(job.person).expect("job indexes people");
+            let message =
+                campaign.message.render(person.vars.iter().map(|(k, v)| (&**k, &**v))).expect("bench message renders");
+            wire::graph_body(envelope, recipient, &message)
+        })
+        .collect()
+}
+
+/// 64 tasks posting `bodies` with a plain reqwest client configured like
+/// `send::client::Client` (pool, timeouts, user agent), reading each answer.
+fn run_bare(rt: &Runtime, sandbox: &Sandbox, bodies: Arc<Vec<Value>>) -> Measured {
+    rt.block_on(sandbox.reset());
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(CONCURRENCY)
+        .connect_timeout(Duration::from_secs(10))
+        .timeout(Duration::from_secs(30))
+        .user_agent(concat!("pagecast/", env!("CARGO_PKG_VERSION")))
+        .build()
+        .expect("build the bare reqwest client");
+    let url: Arc<str> = format!("{}/{PAGE}/messages", sandbox.endpoints().graph).into();
+    let next = Arc::new(AtomicUsize::new(0));
+    let started = Instant::now();
+    let sent: usize = rt.block_on(async {
+        let tasks: Vec<_> = (0..CONCURRENCY)
+            .map(|_| tokio::spawn(bare_worker(http.clone(), url.clone(), bodies.clone(), next.clone())))
+            .collect();
+        let mut sent = 0;
+        for task in tasks {
+            sent += task.await.expect("bare worker does not panic");
+        }
+        sent
+    });
+    let elapsed = started.elapsed();
+    assert_eq!(sent, bodies.len(), "the bare loop got an error answer");
+    Measured { sent, elapsed }
+}
+
+/// Posts bodies until none is left; returns how many got a 2xx answer.
+async fn bare_worker(http: reqwest::Client, url: Arc<str>, bodies: Arc<Vec<Value>>, next: Arc<AtomicUsize>) -> usize {
+    let mut ok = 0;
+    loop {
+        let i = next.fetch_add(1, Ordering::Relaxed);
+        let Some(body) = bodies.get(i) else { return ok };
+        let Ok(response) = http.post(&*url).bearer_auth(TOKEN).json(body).send().await else { continue };
+        let success = response.status().is_success();
+        if response.bytes().await.is_ok() && success {
+            ok += 1;
+        }
+    }
+}
+
+/// What the sandbox saw of the rate-limited run.
+struct RateWindows {
+    in_window: usize,
+    max_per_second: usize,
+}
+
+/// Sends the paced campaign and counts requests by their recorded arrival time.
+fn rate_windows(rt: &Runtime, sandbox: &Sandbox, fixture: &Fixture, now: DateTime<Utc>) -> RateWindows {
+    run_pipeline(rt, sandbox, fixture, now, NoJournal);
+    let mut times: Vec<DateTime<Utc>> = rt
+        .block_on(sandbox.requests())
+        .iter()
+        .filter(|r| r["kind"] == "graph")
+        .map(|r| {
+            let at = r["at"].as_str().expect("recorded request has `at`");
+            DateTime::parse_from_rfc3339(at).expect("`at` is RFC 3339").to_utc()
+        })
+        .collect();
+    times.sort();
+    let first = *times.first().expect("the sandbox recorded requests");
+    let (from, to) = (first + chrono::TimeDelta::seconds(1), first + chrono::TimeDelta::seconds(11));
+    let in_window = times.iter().filter(|t| (from..to).contains(*t)).count();
+    RateWindows { in_window, max_per_second: max_in_window(&times, chrono::TimeDelta::seconds(1)) }
+}
+
+/// The most sorted `times` within any half-open window `[t, t + width)`.
+fn max_in_window(times: &[DateTime<Utc>], width: chrono::TimeDelta) -> usize {
+    let mut start = 0;
+    let mut best = 0;
+    for (end, t) in times.iter().enumerate() {
+        while *t - times[start] >= width {
+            start += 1;
+        }
+        best = best.max(end - start + 1);
+    }
+    best
+}
+
+/// What a ratio should be.
+#[derive(Debug, Clone, Copy)]
+enum Target {
+    AtLeast(f64),
+    Within(f64, f64),
+    None,
+}
+
+/// Prints one result line: figure, ideal, ratio, target and whether it is met.
+fn report(name: &str, measured: f64, ideal: f64, unit: &str, ideal_is: &str, target: Target) {
+    let ratio = measured / ideal;
+    let (target_text, met) = match target {
+        Target::AtLeast(min) => (format!("target >= {min:.2}"), ratio >= min),
+        Target::Within(lo, hi) => (format!("target {lo:.2}..{hi:.2}"), (lo..=hi).contains(&ratio)),
+        Target::None => ("no target".to_string(), true),
+    };
+    let verdict = if met { "" } else { "  MISSED" };
+    println!(
+        "{name}: {measured:.0} {unit}  ideal {ideal:.0} {unit} ({ideal_is})  ratio {ratio:.2}  ({target_text}){verdict}"
+    );
+}
+
+/// user + sys time of this process so far, in clock ticks (`/proc/self/stat`
+/// fields 14 and 15, counted after the parenthesised command name).
+fn cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").expect("read /proc/self/stat");
+    let after_name = &stat[stat.rfind(')').expect("stat has a command name") + 2..];
+    let fields: Vec<&str> = after_name.split_whitespace().collect();
+    // after_name starts at field 3 (state), so field N is at index N - 3.
+    let field = |n: usize| fields[n - 3].parse::<u64>().expect("stat time fields are numbers");
+    field(14) + field(15)
+}
+
+/// Peak resident set size of this process (`VmHWM`), in KiB.
+fn peak_rss_kib() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").expect("read /proc/self/status");
+    let line = status.lines().find(|l| l.starts_with("VmHWM:")).expect("status has VmHWM");
+    line.split_whitespace().nth(1).and_then(|kib| kib.parse().ok()).expect("VmHWM is a number of kB")
+}
+
+fn cores() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
+}
+
+/// The ledger as the pipeline's journal, like `commands::run`'s private one.
+struct LedgerJournal {
+    writer: LedgerWriter,
+    campaign: Arc<Campaign>,
+    audiences: Arc<Audiences>,
+    occurrence: String,
+    run_id: i64,
+}
+
+impl Journal for LedgerJournal {
+    async fn intent(&self, page: &str, recipient: &str) -> Result<(), String> {
+        self.writer
+            .intent(&self.campaign.id, &self.occurrence, page, recipient, self.run_id, Utc::now())
+            .await
+            .map_err(|e| e.to_string())
+    }
+
+    fn outcome(&self, r: &SendResult) {
+        let ((_, recipient), _) = self.audiences.people.get_index(r.person).expect("result indexes people");
+        self.writer.outcome(OutcomeRecord {
+            campaign: self.campaign.id.clone(),
+            occurrence: self.occurrence.clone(),
+            page: self.campaign.pages[r.page as usize].id.clone(),
+            recipient: recipient.clone(),
+            outcome: r.outcome.as_str().to_string(),
+            reason: r.reason.clone(),
+            error_code: r.code,
+            error_subcode: r.subcode,
+            error_message: r.message.clone(),
+            message_id: r.message_id.clone(),
+            attempts: r.attempts,
+            at: r.at,
+            run_id: self.run_id,
+        });
+    }
+}

@@ -5,14 +5,14 @@
 //! campaign + audiences + ledger + now → [`plan`] (pure) → `Plan`;
 //! plan → [`send`] (bounded, rate-limited) → outcomes → [`ledger`] → [`report`].
 
-pub mod campaign;
-pub mod report;
-pub mod schedule;
 pub mod audience;
-pub mod policy;
-pub mod template;
-pub mod plan;
-pub mod send;
-pub mod ledger;
+pub mod campaign;
 pub mod cli;
 pub mod commands;
+pub mod ledger;
+pub mod plan;
+pub mod policy;
+pub mod report;
+pub mod schedule;
+pub mod send;
+pub mod template;

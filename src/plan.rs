@@ -135,7 +135,13 @@ impl Plan {
     }
 
     /// The dry-run report of this plan.
-    pub fn report(&self, campaign: &Campaign, audiences: &Audiences, occurrence: &str, started: DateTime<Utc>) -> Report {
+    pub fn report(
+        &self,
+        campaign: &Campaign,
+        audiences: &Audiences,
+        occurrence: &str,
+        started: DateTime<Utc>,
+    ) -> Report {
         let now = rfc3339(started);
         Report::from_rows(&campaign.id, occurrence, true, &now, &now, 0, self.rows(campaign, audiences))
     }

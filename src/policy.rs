@@ -266,7 +266,7 @@ mod tests {
 
     #[test]
     fn precedence_follows_the_spec() {
-        let mut reasons = vec![SkipReason::TemplateError, SkipReason::NoInteraction, SkipReason::Suppressed];
+        let mut reasons = [SkipReason::TemplateError, SkipReason::NoInteraction, SkipReason::Suppressed];
         reasons.sort();
         assert_eq!(reasons[0], SkipReason::Suppressed);
         assert!(SkipReason::AlreadySent < SkipReason::AlreadyFailed);

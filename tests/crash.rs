@@ -85,7 +85,8 @@ fn an_unwritable_state_directory_is_a_clear_error_and_sends_nothing() {
 
 #[test]
 fn a_second_run_of_a_locked_campaign_exits_4_at_once() {
-    let faults: serde_json::Map<String, serde_json::Value> = (1..=4).map(|i| (i.to_string(), json!(["slow:1500"]))).collect();
+    let faults: serde_json::Map<String, serde_json::Value> =
+        (1..=4).map(|i| (i.to_string(), json!(["slow:1500"]))).collect();
     let sb = Sandbox::start(&json!({ "faults": faults }));
     let ws = Workspace::new();
     ws.write("c.yaml", &graph_campaign("locked", PAGE, "T", &["1", "2", "3", "4"], "send: { concurrency: 1 }\n"));

@@ -77,11 +77,16 @@ fn each_error_class_does_what_the_spec_says() {
         "8": ["graph:2"],
     }}));
     let ws = Workspace::new();
-    ws.write("c.yaml", &graph_campaign("classes", PAGE, "T", &["1", "2", "3", "4", "5", "6", "7", "8"], "send: { max_attempts: 2 }\n"));
+    ws.write(
+        "c.yaml",
+        &graph_campaign("classes", PAGE, "T", &["1", "2", "3", "4", "5", "6", "7", "8"], "send: { max_attempts: 2 }\n"),
+    );
     let out = ws.run(Some(&sb), &["run", "c.yaml", "--now", NOW], &[("T", "tok-classes")]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let report = ws.report("classes", "default");
-    let get = |r: &str| (row(&report, r)["outcome"].as_str().unwrap().to_string(), row(&report, r)["attempts"].as_u64().unwrap());
+    let get = |r: &str| {
+        (row(&report, r)["outcome"].as_str().unwrap().to_string(), row(&report, r)["attempts"].as_u64().unwrap())
+    };
     assert_eq!(get("1"), ("sent".into(), 1));
     assert_eq!(get("2"), ("failed".into(), 1));
     assert_eq!(row(&report, "2")["error_code"], 551);
@@ -104,7 +109,9 @@ fn a_fatal_token_error_stops_only_its_page() {
     let sb = Sandbox::start(&json!({"tokens": {PAGE: "right-token", other: "other-token"}}));
     let ws = Workspace::new();
     let ids: Vec<String> = (1..=20).map(|i| format!("{i}")).collect();
-    let rows = |ids: &[String]| ids.iter().map(|r| format!("      - {{ id: \"{r}\", last_interaction: {RECENT} }}\n")).collect::<String>();
+    let rows = |ids: &[String]| {
+        ids.iter().map(|r| format!("      - {{ id: \"{r}\", last_interaction: {RECENT} }}\n")).collect::<String>()
+    };
     ws.write(
         "c.yaml",
         &format!(
@@ -124,7 +131,8 @@ fn a_fatal_token_error_stops_only_its_page() {
 
 #[test]
 fn ten_other_failures_in_a_row_stop_the_page() {
-    let faults: serde_json::Map<String, serde_json::Value> = (1..=15).map(|i| (i.to_string(), json!(["graph:10900"]))).collect();
+    let faults: serde_json::Map<String, serde_json::Value> =
+        (1..=15).map(|i| (i.to_string(), json!(["graph:10900"]))).collect();
     let sb = Sandbox::start(&json!({ "faults": faults }));
     let ws = Workspace::new();
     let ids: Vec<String> = (1..=15).map(|i| i.to_string()).collect();
@@ -141,7 +149,10 @@ fn ten_other_failures_in_a_row_stop_the_page() {
 fn throttling_past_max_pause_stops_the_page() {
     let sb = Sandbox::start(&json!({"faults": {"1": ["throttle:20"]}}));
     let ws = Workspace::new();
-    ws.write("c.yaml", &graph_campaign("pause", PAGE, "T", &["1", "2", "3"], "send: { concurrency: 1, max_pause: 1m }\n"));
+    ws.write(
+        "c.yaml",
+        &graph_campaign("pause", PAGE, "T", &["1", "2", "3"], "send: { concurrency: 1, max_pause: 1m }\n"),
+    );
     let out = ws.run(Some(&sb), &["run", "c.yaml", "--now", NOW], &[("T", "tok")]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let report = ws.report("pause", "default");
@@ -182,7 +193,8 @@ fn a_missing_token_variable_sends_nothing() {
 
 #[test]
 fn sigint_finishes_requests_in_flight_and_exits_cleanly() {
-    let faults: serde_json::Map<String, serde_json::Value> = (1..=30).map(|i| (i.to_string(), json!(["slow:800"]))).collect();
+    let faults: serde_json::Map<String, serde_json::Value> =
+        (1..=30).map(|i| (i.to_string(), json!(["slow:800"]))).collect();
     let sb = Sandbox::start(&json!({ "faults": faults }));
     let ws = Workspace::new();
     let ids: Vec<String> = (1..=30).map(|i| i.to_string()).collect();

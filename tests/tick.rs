@@ -11,7 +11,8 @@ use serde_json::json;
 const PAGE: &str = "500725830264749";
 
 fn scheduled(id: &str, recipients: &[&str], last: &str) -> String {
-    let rows: String = recipients.iter().map(|r| format!("      - {{ id: \"{r}\", last_interaction: {last} }}\n")).collect();
+    let rows: String =
+        recipients.iter().map(|r| format!("      - {{ id: \"{r}\", last_interaction: {last} }}\n")).collect();
     format!(
         "version: 1\nid: {id}\npages:\n  - {{ id: \"{PAGE}\", provider: graph, token_env: T }}\naudiences:\n  - page: \"{PAGE}\"\n    recipients:\n{rows}message:\n  text: Hello\nmessaging_type: UPDATE\nschedule:\n  cron: \"0 9 * * *\"\n  timezone: Asia/Ho_Chi_Minh\n  catch_up: 30m\n"
     )
@@ -59,7 +60,10 @@ fn after_a_long_outage_old_fires_are_missed_and_only_a_fresh_one_runs() {
     ws.write("campaigns/daily.yaml", &scheduled("daily", &["1"], "2026-11-25T01:00:00Z"));
     let back = ws.run(Some(&sb), &["tick", "campaigns", "--now", "2026-11-25T02:10:00Z"], &[("T", "tok")]);
     assert_eq!(back.status.code(), Some(0), "{}", text(&back));
-    let occurrences: Vec<String> = std::fs::read_dir(ws.reports().join("daily")).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
+    let occurrences: Vec<String> = std::fs::read_dir(ws.reports().join("daily"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
     assert!(occurrences.contains(&"2026-11-25T02:00:00Z".to_string()), "{occurrences:?}");
     assert!(!occurrences.contains(&"2026-11-23T02:00:00Z".to_string()));
     assert!(!occurrences.contains(&"2026-11-24T02:00:00Z".to_string()));
@@ -75,7 +79,9 @@ fn two_concurrent_ticks_never_send_twice() {
     let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
     ws.write("campaigns/a.yaml", &scheduled("camp-a", &refs, "2026-11-22T01:00:00Z"));
     ws.write("campaigns/b.yaml", &scheduled("camp-b", &refs, "2026-11-22T01:00:00Z").replace(PAGE, "600000000000001"));
-    let spawn = || ws.pagecast(Some(&sb), &["tick", "campaigns", "--now", "2026-11-22T02:05:00Z"]).env("T", "tok").spawn().unwrap();
+    let spawn = || {
+        ws.pagecast(Some(&sb), &["tick", "campaigns", "--now", "2026-11-22T02:05:00Z"]).env("T", "tok").spawn().unwrap()
+    };
     let (mut a, mut b) = (spawn(), spawn());
     let (ca, cb) = (a.wait().unwrap().code(), b.wait().unwrap().code());
     assert_eq!((ca, cb), (Some(0), Some(0)));
@@ -103,7 +109,8 @@ fn an_invalid_campaign_is_reported_and_the_others_still_run() {
 fn next_lists_fires_in_utc_and_local_time() {
     let ws = Workspace::new();
     ws.write("c.yaml", &scheduled("daily", &["1"], "2026-11-22T01:00:00Z").replace("0 9 * * *", "0 9 * * MON-FRI"));
-    let out = ws.run(None, &["next", "c.yaml", "--count", "2", "--now", "2026-11-22T12:00:00Z", "--format", "json"], &[]);
+    let out =
+        ws.run(None, &["next", "c.yaml", "--count", "2", "--now", "2026-11-22T12:00:00Z", "--format", "json"], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let doc: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(

@@ -47,9 +47,10 @@ impl CsvRows {
             .iter()
             .map(|h| h.trim().trim_start_matches('\u{feff}').to_string())
             .collect();
-        let id_col = header.iter().position(|h| h == "id").ok_or_else(|| {
-            fail(1, format!("the header has no `id` column ({})", header.join(",")))
-        })?;
+        let id_col = header
+            .iter()
+            .position(|h| h == "id")
+            .ok_or_else(|| fail(1, format!("the header has no `id` column ({})", header.join(","))))?;
         let time_col = header.iter().position(|h| h == "last_interaction");
         let var_cols = header
             .iter()
@@ -76,10 +77,16 @@ impl CsvRows {
     fn parse_record(&self, line: u64) -> Result<Recipient, RowError> {
         let rec = &self.record;
         if rec.len() != self.width {
-            return Err(self.row_error(line, "", format!("the row has {} fields; the header has {}", rec.len(), self.width)));
+            return Err(self.row_error(
+                line,
+                "",
+                format!("the row has {} fields; the header has {}", rec.len(), self.width),
+            ));
         }
         let text = |i: usize, name: &str| {
-            std::str::from_utf8(&rec[i]).map(str::trim).map_err(|_| self.row_error(line, name, "not valid UTF-8".into()))
+            std::str::from_utf8(&rec[i])
+                .map(str::trim)
+                .map_err(|_| self.row_error(line, name, "not valid UTF-8".into()))
         };
         let id = text(self.id_col, "id")?;
         if id.is_empty() {
@@ -147,9 +154,15 @@ mod tests {
 
     #[test]
     fn bad_rows_are_reported_with_their_line_and_the_rest_go_on() {
-        let r = rows("id,last_interaction\n,2026-11-21T08:00:00Z\n222,soon\n333,2030-01-01T00:00:00Z\n444,2026-11-21T08:00:00Z\n555\n666,1795161600\n");
-        let errs: Vec<(u64, String)> = r.iter().filter_map(|x| x.as_ref().err()).map(|e| (e.line, e.field.clone())).collect();
-        assert_eq!(errs, vec![(2, "id".into()), (3, "last_interaction".into()), (4, "last_interaction".into()), (6, String::new())]);
+        let r = rows(
+            "id,last_interaction\n,2026-11-21T08:00:00Z\n222,soon\n333,2030-01-01T00:00:00Z\n444,2026-11-21T08:00:00Z\n555\n666,1795161600\n",
+        );
+        let errs: Vec<(u64, String)> =
+            r.iter().filter_map(|x| x.as_ref().err()).map(|e| (e.line, e.field.clone())).collect();
+        assert_eq!(
+            errs,
+            vec![(2, "id".into()), (3, "last_interaction".into()), (4, "last_interaction".into()), (6, String::new())]
+        );
         let ok: Vec<&str> = r.iter().filter_map(|x| x.as_ref().ok()).map(|x| x.id.as_str()).collect();
         assert_eq!(ok, ["444", "666"]);
     }

@@ -46,7 +46,8 @@ impl JsonlRows {
     }
 
     fn parse(&self, text: &str) -> Result<Recipient, RowError> {
-        let row: Row = serde_json::from_str(text).map_err(|e| self.error("", format!("not a recipient object: {e}")))?;
+        let row: Row =
+            serde_json::from_str(text).map_err(|e| self.error("", format!("not a recipient object: {e}")))?;
         let id = match &row.id {
             Value::String(s) => s.clone(),
             Value::Number(n) => n.to_string(),
@@ -57,8 +58,12 @@ impl JsonlRows {
         }
         let last_interaction = match &row.last_interaction {
             None | Some(Value::Null) => None,
-            Some(Value::String(s)) => Some(parse_time(s, self.now).map_err(|e| self.error("last_interaction", e.message()))?),
-            Some(Value::Number(n)) => Some(parse_time(&n.to_string(), self.now).map_err(|e| self.error("last_interaction", e.message()))?),
+            Some(Value::String(s)) => {
+                Some(parse_time(s, self.now).map_err(|e| self.error("last_interaction", e.message()))?)
+            }
+            Some(Value::Number(n)) => {
+                Some(parse_time(&n.to_string(), self.now).map_err(|e| self.error("last_interaction", e.message()))?)
+            }
             Some(_) => return Err(self.error("last_interaction", "must be a time string or Unix seconds".into())),
         };
         let mut vars = Vec::with_capacity(row.vars.len());
@@ -67,7 +72,11 @@ impl JsonlRows {
                 Value::String(s) => s,
                 Value::Number(n) => n.to_string(),
                 Value::Bool(b) => b.to_string(),
-                _ => return Err(self.error(&format!("vars.{k}"), "a variable must be text, a number or true/false".into())),
+                _ => {
+                    return Err(
+                        self.error(&format!("vars.{k}"), "a variable must be text, a number or true/false".into())
+                    );
+                }
             };
             vars.push((k.as_str().into(), text.into()));
         }

@@ -75,11 +75,7 @@ impl Audiences {
 /// Reads every audience and opt-out list of `campaign`. `conversations`
 /// holds what was fetched beforehand for each page with a conversations
 /// audience (the network is not touched here).
-pub fn load(
-    campaign: &Campaign,
-    now: DateTime<Utc>,
-    conversations: &HashMap<String, Vec<Recipient>>,
-) -> Audiences {
+pub fn load(campaign: &Campaign, now: DateTime<Utc>, conversations: &HashMap<String, Vec<Recipient>>) -> Audiences {
     let mut out = Audiences::default();
     let page_index = |id: &str| campaign.pages.iter().position(|p| p.id == id).map(|i| i as u32);
     for audience in &campaign.audiences {

@@ -52,7 +52,9 @@ impl TimeError {
     pub fn hint(&self) -> &'static str {
         match self {
             TimeError::Unparseable(_) => "write RFC 3339 (2026-11-20T08:00:00Z) or Unix seconds (1795161600)",
-            TimeError::Future(_) => "a last interaction cannot be later than now; check the time zone offset of the export",
+            TimeError::Future(_) => {
+                "a last interaction cannot be later than now; check the time zone offset of the export"
+            }
         }
     }
 }

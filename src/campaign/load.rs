@@ -40,9 +40,7 @@ impl Spans {
     /// Where the key of the entry at `pointer` starts (for unknown or
     /// misplaced fields); the value's place when it has no key.
     pub fn key(&self, pointer: &str) -> Pos {
-        self.find(pointer)
-            .map(|n| n.key.unwrap_or(n.value))
-            .unwrap_or(Pos { line: 1, col: 1 })
+        self.find(pointer).map(|n| n.key.unwrap_or(n.value)).unwrap_or(Pos { line: 1, col: 1 })
     }
 
     fn find(&self, pointer: &str) -> Option<NodeSpan> {
@@ -84,29 +82,42 @@ impl Loaded {
 
 /// Reads and parses one campaign file.
 pub fn load_file(path: &Path) -> Result<Loaded, Diagnostic> {
+    use std::io::Read;
     let at_start = Pos { line: 1, col: 1 };
-    let bytes = std::fs::read(path).map_err(|e| {
+    let cannot = |e: std::io::Error| {
         Diagnostic::error(path, at_start, "", format!("cannot read the file: {e}"))
             .with_hint("check the path and the file's permissions")
-    })?;
+    };
+    // Read at most one byte past the limit: a huge file is refused without
+    // being loaded into memory.
+    let mut bytes = Vec::new();
+    std::fs::File::open(path)
+        .map_err(cannot)?
+        .take(MAX_FILE_BYTES as u64 + 1)
+        .read_to_end(&mut bytes)
+        .map_err(cannot)?;
+    if bytes.len() > MAX_FILE_BYTES {
+        let size = std::fs::metadata(path).map_or(bytes.len() as u64, |m| m.len());
+        return Err(too_large(path, size));
+    }
     load_bytes(path, &bytes)
+}
+
+fn too_large(path: &Path, size: u64) -> Diagnostic {
+    Diagnostic::error(
+        path,
+        Pos { line: 1, col: 1 },
+        "",
+        format!("the file is {size} bytes; campaign files are limited to {MAX_FILE_BYTES} bytes (1 MiB)"),
+    )
+    .with_hint("move recipients into an audience file (`audiences: - file: people.csv`), which is streamed")
 }
 
 /// Parses campaign file contents (already read) as if from `path`.
 pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<Loaded, Diagnostic> {
     let at_start = Pos { line: 1, col: 1 };
     if bytes.len() > MAX_FILE_BYTES {
-        return Err(Diagnostic::error(
-            path,
-            at_start,
-            "",
-            format!(
-                "the file is {:.1} MB; campaign files are limited to {} MB",
-                bytes.len() as f64 / 1_000_000.0,
-                MAX_FILE_BYTES / (1024 * 1024)
-            ),
-        )
-        .with_hint("move recipients into an audience file (`audiences: - file: people.csv`), which is streamed"));
+        return Err(too_large(path, bytes.len() as u64));
     }
     let text = std::str::from_utf8(bytes).map_err(|e| {
         let pos = pos_of_byte(bytes, e.valid_up_to());
@@ -116,16 +127,20 @@ pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<Loaded, Diagnostic> {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let docs = MarkedYaml::load_from_str(text).map_err(|e| {
         let m = e.marker();
-        let pos = Pos { line: m.line(), col: m.col() + 1 };
-        let (message, hint) = explain_scan_error(e.info(), text, pos);
+        let mut pos = Pos { line: m.line(), col: m.col() + 1 };
+        let (message, hint) = explain_scan_error(e.info(), text, &mut pos);
         Diagnostic::error(path, pos, "", message).with_hint(hint)
     })?;
     let doc = match docs.as_slice() {
         [] => return Err(empty_file(path)),
         [doc] => doc,
         [_, second, ..] => {
-            return Err(Diagnostic::error(path, pos_of(second), "", "the file holds more than one YAML document")
-                .with_hint("keep one campaign per file; remove the `---` line and what follows, or move it to its own file"));
+            let second_line = pos_of(second).line;
+            let marker = text.lines().take(second_line).enumerate().filter(|(_, l)| l.starts_with("---")).last();
+            let pos = marker.map_or(pos_of(second), |(i, _)| Pos { line: i + 1, col: 1 });
+            return Err(Diagnostic::error(path, pos, "", "the file holds more than one YAML document").with_hint(
+                "keep one campaign per file; remove the `---` line and what follows, or move it to its own file",
+            ));
         }
     };
     if matches!(doc.data, YamlData::Value(Scalar::Null)) {
@@ -162,17 +177,37 @@ fn pos_of_byte(bytes: &[u8], offset: usize) -> Pos {
 }
 
 /// Rephrases the parser's message and says how to fix the usual causes.
-fn explain_scan_error(info: &str, text: &str, pos: Pos) -> (String, String) {
+fn explain_scan_error(info: &str, text: &str, pos: &mut Pos) -> (String, String) {
     let line = text.lines().nth(pos.line.saturating_sub(1)).unwrap_or("");
-    if info.contains("tab") || line.starts_with('\t') || line.trim_start_matches(' ').starts_with('\t') {
+    let indent = &line[..line.len() - line.trim_start_matches([' ', '\t']).len()];
+    if info.contains("tab") || indent.contains('\t') {
+        if let Some(i) = indent.find('\t') {
+            pos.col = indent[..i].chars().count() + 1;
+        }
         return (
-            format!("YAML syntax: {info} (a tab in indentation)"),
+            "a tab is used for indentation".into(),
             "YAML indents with spaces only; replace the tab with spaces".into(),
         );
     }
     if info.contains("duplicated key") {
+        let rest: String = line.chars().skip(pos.col - 1).collect();
+        let key = rest.split(':').next().unwrap_or("").trim().trim_matches(['"', '\'']);
+        let first = text
+            .lines()
+            .take(pos.line - 1)
+            .enumerate()
+            .filter(|(_, l)| {
+                l.chars()
+                    .skip(pos.col - 1)
+                    .collect::<String>()
+                    .trim_start_matches(['"', '\''])
+                    .starts_with(&format!("{key}"))
+            })
+            .last()
+            .map(|(i, _)| format!(" (first at line {})", i + 1))
+            .unwrap_or_default();
         return (
-            "this key appears twice in the same mapping".into(),
+            format!("`{key}` appears twice in the same mapping{first}"),
             "keep one of the two entries; YAML does not merge repeated keys".into(),
         );
     }
@@ -185,12 +220,7 @@ fn explain_scan_error(info: &str, text: &str, pos: Pos) -> (String, String) {
 type ConvertError = (String, String);
 
 /// Converts a saphyr node into JSON, recording the place of every node.
-fn to_json(
-    node: &MarkedYaml<'_>,
-    pointer: String,
-    key: Option<Pos>,
-    spans: &mut Spans,
-) -> Result<Value, ConvertError> {
+fn to_json(node: &MarkedYaml<'_>, pointer: String, key: Option<Pos>, spans: &mut Spans) -> Result<Value, ConvertError> {
     spans.nodes.insert(pointer.clone(), NodeSpan { key, value: pos_of(node) });
     match &node.data {
         YamlData::Value(scalar) => Ok(scalar_to_json(scalar)),

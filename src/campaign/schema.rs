@@ -16,10 +16,7 @@ use super::model::RawCampaign;
 pub fn schema_json() -> Value {
     let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
     let mut schema = generator.into_root_schema_for::<RawCampaign>();
-    schema.insert(
-        "$id".into(),
-        "https://pagecast.dev/schema/campaign.schema.json".into(),
-    );
+    schema.insert("$id".into(), "https://pagecast.dev/schema/campaign.schema.json".into());
     schema.to_value()
 }
 
@@ -62,19 +59,40 @@ fn collect_property_names(node: &Value, out: &mut Vec<String>) {
 
 /// Checks a loaded file against the schema; one diagnostic per problem.
 pub fn check(loaded: &Loaded) -> Vec<Diagnostic> {
-    validator()
-        .iter_errors(&loaded.value)
-        .flat_map(|error| {
-            let pointer = error.instance_path().as_str().to_string();
-            let instance = loaded.value.pointer(&pointer).unwrap_or(&Value::Null);
-            explain(loaded, &pointer, instance, error.kind())
-        })
-        .collect()
+    let mut out: Vec<Diagnostic> =
+        validator().iter_errors(&loaded.value).flat_map(|e| explain_error(loaded, &e)).collect();
+    out.sort_by_key(|d| (d.line, d.col));
+    out.dedup();
+    out
+}
+
+fn explain_error(loaded: &Loaded, error: &jsonschema::ValidationError<'_>) -> Vec<Diagnostic> {
+    let pointer = error.instance_path().as_str().to_string();
+    let instance = loaded.value.pointer(&pointer).unwrap_or(&Value::Null);
+    explain(loaded, &pointer, instance, error.kind())
+}
+
+/// An optional field's schema is "the type, or null" (`anyOf`); nobody means
+/// null, so explain the errors of the non-null branch.
+fn explain_any_of(loaded: &Loaded, context: &[Vec<jsonschema::ValidationError<'static>>]) -> Option<Vec<Diagnostic>> {
+    let is_null_branch = |b: &Vec<jsonschema::ValidationError<'static>>| {
+        b.iter().all(
+            |e| matches!(e.kind(), ValidationErrorKind::Type { kind: TypeKind::Single(t) } if t.to_string() == "null"),
+        )
+    };
+    let branch = context.iter().filter(|b| !b.is_empty() && !is_null_branch(b)).min_by_key(|b| b.len())?;
+    Some(branch.iter().flat_map(|e| explain_error(loaded, e)).collect())
 }
 
 fn explain(loaded: &Loaded, pointer: &str, instance: &Value, kind: &ValidationErrorKind) -> Vec<Diagnostic> {
     let one = |message: String, hint: String| vec![loaded.error_at(pointer, message).with_hint(hint)];
     match kind {
+        ValidationErrorKind::AnyOf { context } => explain_any_of(loaded, context).unwrap_or_else(|| {
+            one(
+                format!("{} is not allowed here", describe(instance)),
+                "see `pagecast schema` for what this field takes".into(),
+            )
+        }),
         ValidationErrorKind::AdditionalProperties { unexpected } => unexpected
             .iter()
             .map(|name| {
@@ -111,14 +129,12 @@ fn explain(loaded: &Loaded, pointer: &str, instance: &Value, kind: &ValidationEr
             let (what, hint) = pattern_meaning(pointer);
             one(format!("{} is not {what}", describe(instance)), hint.to_string())
         }
-        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => one(
-            format!("{instance} is below the minimum {limit}"),
-            format!("use a value of at least {limit}"),
-        ),
-        ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => one(
-            format!("{instance} is above the maximum {limit}"),
-            format!("use a value of at most {limit}"),
-        ),
+        ValidationErrorKind::Minimum { limit } | ValidationErrorKind::ExclusiveMinimum { limit } => {
+            one(format!("{instance} is below the minimum {limit}"), format!("use a value of at least {limit}"))
+        }
+        ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
+            one(format!("{instance} is above the maximum {limit}"), format!("use a value of at most {limit}"))
+        }
         ValidationErrorKind::MinItems { limit } => one(
             format!("needs at least {limit} entr{}", if *limit == 1 { "y" } else { "ies" }),
             "add an entry; see examples/".into(),
@@ -189,7 +205,9 @@ fn type_names(kind: &TypeKind) -> String {
     };
     match kind {
         TypeKind::Single(t) => name(t),
-        TypeKind::Multiple(ts) => ts.iter().map(|t| name(&t)).collect::<Vec<_>>().join(" or "),
+        TypeKind::Multiple(ts) => {
+            ts.iter().filter(|t| t.to_string() != "null").map(|t| name(&t)).collect::<Vec<_>>().join(" or ")
+        }
     }
 }
 
@@ -206,10 +224,7 @@ fn describe(value: &Value) -> String {
 }
 
 fn list(options: &Value) -> String {
-    options
-        .as_array()
-        .map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", "))
-        .unwrap_or_default()
+    options.as_array().map(|a| a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")).unwrap_or_default()
 }
 
 fn case_insensitive_match<'a>(text: &str, options: &'a Value) -> Option<&'a str> {

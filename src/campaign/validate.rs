@@ -13,8 +13,7 @@ use serde_json::Value;
 use super::diagnostic::Diagnostic;
 use super::load::{Loaded, load_file};
 use super::model::{
-    AttachmentKind, AttachmentSpec, MessageTag, MessagingType, ParameterKind, Provider, QuickReplyKind,
-    RawCampaign,
+    AttachmentKind, AttachmentSpec, MessageTag, MessagingType, ParameterKind, Provider, QuickReplyKind, RawCampaign,
 };
 use super::{Audience, AudienceSource, Campaign, Page, SendSettings, Suppress, schema};
 use crate::audience::{self, Recipient};
@@ -96,7 +95,11 @@ impl Validator<'_> {
             TimeDelta::minutes(10),
         );
         if margin >= TimeDelta::hours(24) {
-            self.error("/policy/margin", "the margin is a day or more, so no window would ever be open", "use a few minutes, e.g. `10m`");
+            self.error(
+                "/policy/margin",
+                "the margin is a day or more, so no window would ever be open",
+                "use a few minutes, e.g. `10m`",
+            );
         }
         let pages = self.pages(margin);
         let send = self.send_settings();
@@ -124,12 +127,15 @@ impl Validator<'_> {
         self.raw.pages.iter().any(|p| p.provider == provider)
     }
 
-
     fn check_pages(&mut self) {
         let raw = self.raw;
         for (i, page) in raw.pages.iter().enumerate() {
             if raw.pages[..i].iter().any(|p| p.id == page.id) {
-                self.error(&format!("/pages/{i}/id"), format!("page {} is listed twice", page.id), "list each page once");
+                self.error(
+                    &format!("/pages/{i}/id"),
+                    format!("page {} is listed twice", page.id),
+                    "list each page once",
+                );
             }
             if looks_like_a_token(&page.token_env) {
                 self.error(
@@ -156,7 +162,11 @@ impl Validator<'_> {
         if !graph {
             for field in ["tag", "notification_type"] {
                 if self.loaded.value.get(field).is_some() {
-                    self.error_at_key(&format!("/{field}"), format!("harasocial pages take no {field}"), format!("remove `{field}`"));
+                    self.error_at_key(
+                        &format!("/{field}"),
+                        format!("harasocial pages take no {field}"),
+                        format!("remove `{field}`"),
+                    );
                 }
             }
         }
@@ -217,14 +227,21 @@ impl Validator<'_> {
         .collect();
         match forms.as_slice() {
             [] => {
-                self.error("/message", "the message has no content", "give exactly one of `payload_id`, `text`, `attachment`, `template`");
+                self.error(
+                    "/message",
+                    "the message has no content",
+                    "give exactly one of `payload_id`, `text`, `attachment`, `template`",
+                );
                 return;
             }
             [_] => {}
             [_, second, ..] => {
                 self.error_at_key(
                     &format!("/message/{second}"),
-                    format!("a message has exactly one of payload_id, text, attachment, template; this one has {}", forms.join(" and ")),
+                    format!(
+                        "a message has exactly one of payload_id, text, attachment, template; this one has {}",
+                        forms.join(" and ")
+                    ),
                     "keep one of them; send another form as a separate campaign",
                 );
                 return;
@@ -236,8 +253,14 @@ impl Validator<'_> {
             let fits = (form == "payload_id") == (page.provider == Provider::Harasocial);
             if !fits {
                 let (what, fix) = match page.provider {
-                    Provider::Harasocial => ("harasocial pages send only `payload_id` (a Harasocial flow)", "use `payload_id: __hrf_f_...`, or make the page `provider: graph`"),
-                    Provider::Graph => ("graph pages send `text`, `attachment` or `template`, not `payload_id`", "send the flow from a `provider: harasocial` page, or write the message as `text`"),
+                    Provider::Harasocial => (
+                        "harasocial pages send only `payload_id` (a Harasocial flow)",
+                        "use `payload_id: __hrf_f_...`, or make the page `provider: graph`",
+                    ),
+                    Provider::Graph => (
+                        "graph pages send `text`, `attachment` or `template`, not `payload_id`",
+                        "send the flow from a `provider: harasocial` page, or write the message as `text`",
+                    ),
                 };
                 self.error_at_key(
                     &format!("/message/{form}"),
@@ -247,7 +270,11 @@ impl Validator<'_> {
             }
         }
         if m.quick_replies.is_some() && !matches!(form, "text" | "attachment") {
-            self.error_at_key("/message/quick_replies", "quick replies go only with `text` or `attachment`", "remove `quick_replies`");
+            self.error_at_key(
+                "/message/quick_replies",
+                "quick replies go only with `text` or `attachment`",
+                "remove `quick_replies`",
+            );
         }
         match (raw.messaging_type, form) {
             (Some(MessagingType::Utility), f) if f != "template" => self.error(
@@ -272,7 +299,11 @@ impl Validator<'_> {
         if let Some(text) = m.text.as_deref().filter(|t| !t.contains("{{")) {
             let n = text.chars().count();
             if n >= limits::TEXT_BELOW {
-                self.error("/message/text", format!("the text is {n} characters; Meta takes fewer than {}", limits::TEXT_BELOW), "shorten it, or split it into two campaigns");
+                self.error(
+                    "/message/text",
+                    format!("the text is {n} characters; Meta takes fewer than {}", limits::TEXT_BELOW),
+                    "shorten it, or split it into two campaigns",
+                );
             }
             if text.trim().is_empty() {
                 self.error("/message/text", "the text is empty", "write the message, or remove `text`");
@@ -281,38 +312,65 @@ impl Validator<'_> {
         if let Some(meta) = &m.metadata {
             let n = meta.chars().count();
             if self.has_provider(Provider::Graph) && n >= limits::GRAPH_METADATA_BELOW {
-                self.error("/message/metadata", format!("metadata is {n} characters; Meta takes fewer than {}", limits::GRAPH_METADATA_BELOW), "shorten it");
+                self.error(
+                    "/message/metadata",
+                    format!("metadata is {n} characters; Meta takes fewer than {}", limits::GRAPH_METADATA_BELOW),
+                    "shorten it",
+                );
             }
             if self.has_provider(Provider::Harasocial) && n > limits::HARASOCIAL_METADATA_MAX {
-                self.error("/message/metadata", format!("metadata is {n} characters; Harasocial takes at most {}", limits::HARASOCIAL_METADATA_MAX), "shorten it");
+                self.error(
+                    "/message/metadata",
+                    format!("metadata is {n} characters; Harasocial takes at most {}", limits::HARASOCIAL_METADATA_MAX),
+                    "shorten it",
+                );
             }
         }
         let replies = m.quick_replies.as_deref().unwrap_or_default();
         if replies.len() > limits::QUICK_REPLIES_MAX {
-            self.error("/message/quick_replies", format!("{} quick replies; Meta takes at most {}", replies.len(), limits::QUICK_REPLIES_MAX), "keep the 13 that matter most");
+            self.error(
+                "/message/quick_replies",
+                format!("{} quick replies; Meta takes at most {}", replies.len(), limits::QUICK_REPLIES_MAX),
+                "keep the 13 that matter most",
+            );
         }
         for (i, q) in replies.iter().enumerate() {
             let at = format!("/message/quick_replies/{i}");
             match q.content_type.unwrap_or(QuickReplyKind::Text) {
                 QuickReplyKind::Text => {
                     if q.title.is_none() || q.payload.is_none() {
-                        self.error(&at, "a text quick reply needs `title` and `payload`", "write `{ title: Track, payload: TRACK_ORDER }`");
+                        self.error(
+                            &at,
+                            "a text quick reply needs `title` and `payload`",
+                            "write `{ title: Track, payload: TRACK_ORDER }`",
+                        );
                     }
                     if let Some(title) = q.title.as_deref().filter(|t| !t.contains("{{")) {
                         let n = title.chars().count();
                         if n > limits::QUICK_REPLY_TITLE_MAX {
-                            self.error(&format!("{at}/title"), format!("the title is {n} characters; Meta takes at most {}", limits::QUICK_REPLY_TITLE_MAX), "shorten it");
+                            self.error(
+                                &format!("{at}/title"),
+                                format!(
+                                    "the title is {n} characters; Meta takes at most {}",
+                                    limits::QUICK_REPLY_TITLE_MAX
+                                ),
+                                "shorten it",
+                            );
                         }
                     }
-                    if let Some(p) = &q.payload {
-                        if p.chars().count() > limits::QUICK_REPLY_PAYLOAD_MAX {
-                            self.error(&format!("{at}/payload"), "the payload is over 1000 characters", "shorten it");
-                        }
+                    if let Some(p) = &q.payload
+                        && p.chars().count() > limits::QUICK_REPLY_PAYLOAD_MAX
+                    {
+                        self.error(&format!("{at}/payload"), "the payload is over 1000 characters", "shorten it");
                     }
                 }
                 kind => {
                     if q.title.is_some() || q.payload.is_some() || q.image_url.is_some() {
-                        self.error(&at, format!("a {kind:?} quick reply takes no title, payload or image_url"), "remove them; Messenger fills the button itself");
+                        self.error(
+                            &at,
+                            format!("a {kind:?} quick reply takes no title, payload or image_url"),
+                            "remove them; Messenger fills the button itself",
+                        );
                     }
                 }
             }
@@ -324,27 +382,56 @@ impl Validator<'_> {
         let at = "/message/attachment";
         if a.kind == AttachmentKind::Template {
             if a.url.is_some() || a.attachment_id.is_some() {
-                self.error(at, "a template attachment takes `payload`, not `url` or `attachment_id`", "remove `url`/`attachment_id`");
+                self.error(
+                    at,
+                    "a template attachment takes `payload`, not `url` or `attachment_id`",
+                    "remove `url`/`attachment_id`",
+                );
             }
             match &a.payload {
-                None => self.error(at, "a template attachment needs `payload` (Meta's template JSON)", "add `payload: { template_type: generic, elements: [...] }`"),
+                None => self.error(
+                    at,
+                    "a template attachment needs `payload` (Meta's template JSON)",
+                    "add `payload: { template_type: generic, elements: [...] }`",
+                ),
                 Some(p) => self.check_template_payload(p),
             }
             return;
         }
         if a.payload.is_some() {
-            self.error_at_key(&format!("{at}/payload"), "only `type: template` takes a payload", "remove `payload`; give `url` or `attachment_id`");
+            self.error_at_key(
+                &format!("{at}/payload"),
+                "only `type: template` takes a payload",
+                "remove `payload`; give `url` or `attachment_id`",
+            );
         }
         match (&a.url, &a.attachment_id) {
-            (None, None) => self.error(at, format!("an {} attachment needs `url` or `attachment_id`", a.kind.as_str()), "add `url: https://...`"),
-            (Some(_), Some(_)) => self.error_at_key(&format!("{at}/attachment_id"), "give `url` or `attachment_id`, not both", "remove one"),
-            (Some(url), None) if !url.starts_with("https://") => self.error(&format!("{at}/url"), "the media URL must start with https://", "host the file on https"),
+            (None, None) => self.error(
+                at,
+                format!("an {} attachment needs `url` or `attachment_id`", a.kind.as_str()),
+                "add `url: https://...`",
+            ),
+            (Some(_), Some(_)) => self.error_at_key(
+                &format!("{at}/attachment_id"),
+                "give `url` or `attachment_id`, not both",
+                "remove one",
+            ),
+            (Some(url), None) if !url.starts_with("https://") => {
+                self.error(&format!("{at}/url"), "the media URL must start with https://", "host the file on https")
+            }
             _ => {}
         }
         if matches!(a.kind, AttachmentKind::Audio | AttachmentKind::Video) {
             let rate = self.raw.send.as_ref().and_then(|s| s.rate).unwrap_or(20);
             if rate > 10 {
-                self.error("/send/rate", format!("{} attachments may be sent at most 10 per second per page (Meta's limit); the rate is {rate}", a.kind.as_str()), "set `send: { rate: 10 }` or lower");
+                self.error(
+                    "/send/rate",
+                    format!(
+                        "{} attachments may be sent at most 10 per second per page (Meta's limit); the rate is {rate}",
+                        a.kind.as_str()
+                    ),
+                    "set `send: { rate: 10 }` or lower",
+                );
             }
         }
     }
@@ -353,17 +440,29 @@ impl Validator<'_> {
         let at = "/message/attachment/payload";
         let kind = p.get("template_type").and_then(Value::as_str);
         match kind {
-            None => self.error(at, "the template payload needs `template_type`", "add `template_type: generic` (or button, customer_feedback)"),
+            None => self.error(
+                at,
+                "the template payload needs `template_type`",
+                "add `template_type: generic` (or button, customer_feedback)",
+            ),
             Some("generic") => {
                 let elements = p.get("elements").and_then(Value::as_array);
                 match elements {
                     None => self.error(at, "a generic template needs `elements`", "add `elements: [{ title: ... }]`"),
-                    Some(e) if e.is_empty() || e.len() > 10 => self.error(&format!("{at}/elements"), format!("a generic template has 1 to 10 elements; this one has {}", e.len()), "keep at most 10"),
+                    Some(e) if e.is_empty() || e.len() > 10 => self.error(
+                        &format!("{at}/elements"),
+                        format!("a generic template has 1 to 10 elements; this one has {}", e.len()),
+                        "keep at most 10",
+                    ),
                     Some(e) => {
                         for (i, el) in e.iter().enumerate() {
                             let n = el.get("buttons").and_then(Value::as_array).map_or(0, Vec::len);
                             if n > 3 {
-                                self.error(&format!("{at}/elements/{i}/buttons"), format!("an element has at most 3 buttons; this one has {n}"), "keep at most 3");
+                                self.error(
+                                    &format!("{at}/elements/{i}/buttons"),
+                                    format!("an element has at most 3 buttons; this one has {n}"),
+                                    "keep at most 3",
+                                );
                             }
                         }
                     }
@@ -372,11 +471,19 @@ impl Validator<'_> {
             Some("button") => {
                 let n = p.get("buttons").and_then(Value::as_array).map_or(0, Vec::len);
                 if !(1..=3).contains(&n) {
-                    self.error(at, format!("a button template has 1 to 3 buttons; this one has {n}"), "keep 1 to 3 buttons");
+                    self.error(
+                        at,
+                        format!("a button template has 1 to 3 buttons; this one has {n}"),
+                        "keep 1 to 3 buttons",
+                    );
                 }
             }
             Some("customer_feedback") => {}
-            Some(other) => self.error(&format!("{at}/template_type"), format!("template_type \"{other}\" is not one pagecast sends"), "use generic, button or customer_feedback"),
+            Some(other) => self.error(
+                &format!("{at}/template_type"),
+                format!("template_type \"{other}\" is not one pagecast sends"),
+                "use generic, button or customer_feedback",
+            ),
         }
     }
 
@@ -405,7 +512,11 @@ impl Validator<'_> {
             Ok(m) => Some(m),
             Err(errors) => {
                 for e in errors {
-                    self.error(&e.pointer, format!("the template does not parse: {}", e.message), "write variables as `{{ name }}`; a literal `{{` is written `{{ '{{' }}`");
+                    self.error(
+                        &e.pointer,
+                        format!("the template does not parse: {}", e.message),
+                        "write variables as `{{ name }}`; a literal `{{` is written `{{ '{{' }}`",
+                    );
                 }
                 None
             }
@@ -447,11 +558,19 @@ impl Validator<'_> {
             let at = format!("/audiences/{i}");
             let page = raw.pages.iter().find(|p| p.id == a.page);
             if page.is_none() {
-                self.error(&format!("{at}/page"), format!("page \"{}\" is not one of this campaign's pages", a.page), format!("use one of: {}", ids.join(", ")));
+                self.error(
+                    &format!("{at}/page"),
+                    format!("page \"{}\" is not one of this campaign's pages", a.page),
+                    format!("use one of: {}", ids.join(", ")),
+                );
             }
             let kinds = [a.file.is_some(), a.recipients.is_some(), a.conversations.is_some()];
             if kinds.iter().filter(|k| **k).count() != 1 {
-                self.error(&at, "an audience has exactly one of `file`, `recipients`, `conversations`", "split it into one audience per source");
+                self.error(
+                    &at,
+                    "an audience has exactly one of `file`, `recipients`, `conversations`",
+                    "split it into one audience per source",
+                );
                 continue;
             }
             let source = if let Some(file) = &a.file {
@@ -461,9 +580,14 @@ impl Validator<'_> {
             } else {
                 let c = a.conversations.as_ref().expect("one of three");
                 if page.is_some_and(|p| p.provider != Provider::Graph) {
-                    self.error_at_key(&format!("{at}/conversations"), "conversations are read from the Graph API: only for graph pages", "list the recipients in a file instead");
+                    self.error_at_key(
+                        &format!("{at}/conversations"),
+                        "conversations are read from the Graph API: only for graph pages",
+                        "list the recipients in a file instead",
+                    );
                 }
-                let within = self.duration(&format!("{at}/conversations/within"), Some(&c.within.0), TimeDelta::days(1));
+                let within =
+                    self.duration(&format!("{at}/conversations/within"), Some(&c.within.0), TimeDelta::days(1));
                 Some(AudienceSource::Conversations(within))
             };
             if let Some(source) = source {
@@ -481,13 +605,21 @@ impl Validator<'_> {
         } else if is(".jsonl") || is(".ndjson") {
             AudienceSource::Jsonl(path.clone())
         } else {
-            self.error(at, format!("\"{file}\" is neither .csv nor .jsonl"), "give an audience file ending in .csv or .jsonl");
+            self.error(
+                at,
+                format!("\"{file}\" is neither .csv nor .jsonl"),
+                "give an audience file ending in .csv or .jsonl",
+            );
             return None;
         };
         match std::fs::metadata(&path) {
             Ok(m) if m.is_file() => {}
             Ok(_) => self.error(at, format!("{} is not a file", path.display()), "name a .csv or .jsonl file"),
-            Err(e) => self.error(at, format!("cannot open {}: {e}", path.display()), "paths are relative to the campaign file; check the spelling"),
+            Err(e) => self.error(
+                at,
+                format!("cannot open {}: {e}", path.display()),
+                "paths are relative to the campaign file; check the spelling",
+            ),
         }
         if let AudienceSource::Csv(p) = &source {
             self.check_csv_columns(at, p);
@@ -498,14 +630,22 @@ impl Validator<'_> {
     fn check_csv_columns(&mut self, at: &str, path: &Path) {
         let Ok(header) = audience::csv::read_header(path) else { return };
         if !header.iter().any(|h| h == "id") {
-            self.error(at, format!("{} has no `id` column (its header is: {})", path.display(), header.join(",")), "the first line must name the columns, with one called `id`");
+            self.error(
+                at,
+                format!("{} has no `id` column (its header is: {})", path.display(), header.join(",")),
+                "the first line must name the columns, with one called `id`",
+            );
             return;
         }
         let vars = self.template_variables();
         let missing: Vec<&String> = vars.iter().filter(|v| !header.iter().any(|h| h == *v)).collect();
         if !missing.is_empty() {
             let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
-            self.warn(at, format!("the message uses {} but {} has no such column", names.join(", "), path.display()), "add the column, or its recipients are skipped as template_error unless another audience provides it");
+            self.warn(
+                at,
+                format!("the message uses {} but {} has no such column", names.join(", "), path.display()),
+                "add the column, or its recipients are skipped as template_error unless another audience provides it",
+            );
         }
     }
 
@@ -537,13 +677,25 @@ impl Validator<'_> {
         let mut out = Vec::new();
         for (i, s) in raw.suppress.iter().enumerate() {
             if !ids.contains(&s.page.as_str()) {
-                self.error(&format!("/suppress/{i}/page"), format!("page \"{}\" is not one of this campaign's pages", s.page), format!("use one of: {}", ids.join(", ")));
+                self.error(
+                    &format!("/suppress/{i}/page"),
+                    format!("page \"{}\" is not one of this campaign's pages", s.page),
+                    format!("use one of: {}", ids.join(", ")),
+                );
             }
             let path = self.dir().join(&s.file);
             match audience::csv::read_header(&path) {
                 Ok(h) if h.iter().any(|c| c == "id") => {}
-                Ok(h) => self.error(&format!("/suppress/{i}/file"), format!("{} has no `id` column (its header is: {})", path.display(), h.join(",")), "an opt-out list is a CSV with an `id` column"),
-                Err(e) => self.error(&format!("/suppress/{i}/file"), format!("cannot read {}: {e}", path.display()), "paths are relative to the campaign file; check the spelling"),
+                Ok(h) => self.error(
+                    &format!("/suppress/{i}/file"),
+                    format!("{} has no `id` column (its header is: {})", path.display(), h.join(",")),
+                    "an opt-out list is a CSV with an `id` column",
+                ),
+                Err(e) => self.error(
+                    &format!("/suppress/{i}/file"),
+                    format!("cannot read {}: {e}", path.display()),
+                    "paths are relative to the campaign file; check the spelling",
+                ),
             }
             out.push(Suppress { page: s.page.clone(), file: path });
         }
@@ -552,7 +704,8 @@ impl Validator<'_> {
 
     fn schedule(&mut self) -> Option<Schedule> {
         let s = self.raw.schedule.as_ref()?;
-        let catch_up = self.duration("/schedule/catch_up", s.catch_up.as_ref().map(|d| d.0.as_str()), TimeDelta::minutes(30));
+        let catch_up =
+            self.duration("/schedule/catch_up", s.catch_up.as_ref().map(|d| d.0.as_str()), TimeDelta::minutes(30));
         match Schedule::new(&s.cron, s.timezone.as_deref(), catch_up.num_seconds()) {
             Ok(schedule) => Some(schedule),
             Err(e) => {
@@ -568,7 +721,8 @@ impl Validator<'_> {
 fn is_customer_feedback(a: Option<&AttachmentSpec>) -> bool {
     a.is_some_and(|a| {
         a.kind == AttachmentKind::Template
-            && a.payload.as_ref().and_then(|p| p.get("template_type")).and_then(Value::as_str) == Some("customer_feedback")
+            && a.payload.as_ref().and_then(|p| p.get("template_type")).and_then(Value::as_str)
+                == Some("customer_feedback")
     })
 }
 

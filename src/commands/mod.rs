@@ -2,8 +2,8 @@
 //! codes (SPEC §1).
 
 mod next;
-mod progress;
 mod plan;
+mod progress;
 mod run;
 mod status;
 mod tick;
@@ -43,9 +43,7 @@ impl Exit {
 
 /// Plain log lines on stderr (`PAGECAST_LOG` or `RUST_LOG` sets the filter).
 pub fn init_logging() {
-    let filter = std::env::var("PAGECAST_LOG")
-        .or_else(|_| std::env::var("RUST_LOG"))
-        .unwrap_or_else(|_| "info".into());
+    let filter = std::env::var("PAGECAST_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| "info".into());
     let _ = tracing_subscriber::fmt()
         .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
         .with_writer(std::io::stderr)
@@ -88,9 +86,5 @@ fn print_diagnostics(diags: &[crate::campaign::Diagnostic]) {
 
 /// A multi-threaded runtime sized for this work (I/O bound, 2 workers).
 fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("a tokio runtime starts")
+    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime starts")
 }

@@ -45,10 +45,7 @@ pub fn prepare(path: &Path, now: DateTime<Utc>, need_tokens: bool) -> Result<Pre
     };
     print_diagnostics(&campaign.warnings);
     let needs_conversations = |page: &str| {
-        campaign
-            .audiences
-            .iter()
-            .any(|a| a.page == page && matches!(a.source, AudienceSource::Conversations(_)))
+        campaign.audiences.iter().any(|a| a.page == page && matches!(a.source, AudienceSource::Conversations(_)))
     };
     let mut tokens = Vec::new();
     for page in &campaign.pages {
@@ -126,7 +123,11 @@ fn fetch_conversations(
                 out.entry(page.id.clone()).or_insert_with(Vec::new).extend(rows);
             }
             Err(e) => {
-                eprintln!("{}: error: {}\n  help: check the page token and PAGECAST_GRAPH_URL", campaign.path.display(), redactor.redact(&e));
+                eprintln!(
+                    "{}: error: {}\n  help: check the page token and PAGECAST_GRAPH_URL",
+                    campaign.path.display(),
+                    redactor.redact(&e)
+                );
                 return Err(Exit::Invalid);
             }
         }
@@ -211,7 +212,13 @@ pub fn execute_locked(ledger: &Ledger, req: &RunRequest) -> Exit {
         Err(e) => return ledger_failure(&e),
     };
     let options = PlanOptions { resend_unknown: req.resend_unknown };
-    let plan = plan::plan(&campaign, &audiences, |p, r| prior.get(&(p.to_string(), r.to_string())).copied(), clock.now(), options);
+    let plan = plan::plan(
+        &campaign,
+        &audiences,
+        |p, r| prior.get(&(p.to_string(), r.to_string())).copied(),
+        clock.now(),
+        options,
+    );
     let run_id = match ledger.start_run(&campaign.id, &req.occurrence, started) {
         Ok(id) => id,
         Err(e) => return ledger_failure(&e),
@@ -273,8 +280,21 @@ pub fn execute_locked(ledger: &Ledger, req: &RunRequest) -> Exit {
     for stop in &summary.stopped {
         eprintln!("page {} stopped: {}", stop.page, stop.reason);
     }
-    let report = Report::from_rows(&campaign.id, &req.occurrence, false, rfc3339(started), rfc3339(finished), exit.code().into(), rows);
-    if let Err(e) = ledger.finish_run(run_id, finished, exit.code().into(), &serde_json::to_string(&report.summary).unwrap_or_default()) {
+    let report = Report::from_rows(
+        &campaign.id,
+        &req.occurrence,
+        false,
+        rfc3339(started),
+        rfc3339(finished),
+        exit.code().into(),
+        rows,
+    );
+    if let Err(e) = ledger.finish_run(
+        run_id,
+        finished,
+        exit.code().into(),
+        &serde_json::to_string(&report.summary).unwrap_or_default(),
+    ) {
         eprintln!("error: {e}");
     }
     emit(&report, &req.report_dir, started, req.format);
@@ -306,7 +326,12 @@ fn exit_code(summary: &SendSummary, rows: &[OutcomeRow]) -> Exit {
 }
 
 /// Plan rows with each sent-to recipient's row replaced by its send result.
-fn merge_rows(campaign: &Campaign, audiences: &Audiences, mut rows: Vec<OutcomeRow>, summary: &SendSummary) -> Vec<OutcomeRow> {
+fn merge_rows(
+    campaign: &Campaign,
+    audiences: &Audiences,
+    mut rows: Vec<OutcomeRow>,
+    summary: &SendSummary,
+) -> Vec<OutcomeRow> {
     for r in &summary.results {
         rows[r.person] = outcome_row(campaign, audiences, r);
     }
@@ -341,7 +366,16 @@ fn record_plan_skips(journal: &LedgerJournal, plan: &plan::Plan, rows: &[Outcome
             if matches!(reason, AlreadySent | AlreadyFailed | UnknownPrevious) {
                 continue;
             }
-            journal.writer.outcome(journal.record(&row.page, &row.recipient, "skipped", row.reason.clone(), None, 0, at, None));
+            journal.writer.outcome(journal.record(
+                &row.page,
+                &row.recipient,
+                "skipped",
+                row.reason.clone(),
+                None,
+                0,
+                at,
+                None,
+            ));
         }
     }
 }
@@ -397,7 +431,16 @@ impl Journal for LedgerJournal {
     fn outcome(&self, r: &SendResult) {
         let ((_, id), _) = self.audiences.people.get_index(r.person).expect("result indexes people");
         let page = &self.campaign.pages[r.page as usize].id;
-        let record = self.record(page, id, r.outcome.as_str(), r.reason.clone(), Some(r), r.attempts, r.at, r.message_id.clone());
+        let record = self.record(
+            page,
+            id,
+            r.outcome.as_str(),
+            r.reason.clone(),
+            Some(r),
+            r.attempts,
+            r.at,
+            r.message_id.clone(),
+        );
         self.writer.outcome(record);
     }
 }

@@ -41,10 +41,10 @@ pub fn run(campaign: Option<&str>, state: Option<PathBuf>) -> Exit {
             c.not_attempted
         );
     }
-    if let Some(id) = campaign {
-        if let Ok(missed) = ledger.missed_count(id) {
-            println!("{id}: {missed} scheduled fire(s) missed");
-        }
+    if let Some(id) = campaign
+        && let Ok(missed) = ledger.missed_count(id)
+    {
+        println!("{id}: {missed} scheduled fire(s) missed");
     }
     Exit::Done
 }

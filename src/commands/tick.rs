@@ -124,10 +124,10 @@ fn run_fire(
     };
     let exit = execute_locked(ledger, &request);
     // An interrupted run stays "started": the next tick resumes it within catch_up.
-    if exit != Exit::Interrupted {
-        if let Err(e) = ledger.record_fires(id, &[fire], FireStatus::Finished, Utc::now()) {
-            eprintln!("error: {e}");
-        }
+    if exit != Exit::Interrupted
+        && let Err(e) = ledger.record_fires(id, &[fire], FireStatus::Finished, Utc::now())
+    {
+        eprintln!("error: {e}");
     }
     exit
 }

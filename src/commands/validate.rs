@@ -61,10 +61,8 @@ pub fn run(paths: &[PathBuf], now: DateTime<Utc>, format: Format) -> Exit {
     let invalid = results.iter().filter(|(_, (ok, _))| !ok).count();
     match format {
         Format::Json => {
-            let out: Vec<_> = results
-                .iter()
-                .map(|(f, (ok, d))| json!({"file": f, "valid": ok, "diagnostics": d}))
-                .collect();
+            let out: Vec<_> =
+                results.iter().map(|(f, (ok, d))| json!({"file": f, "valid": ok, "diagnostics": d})).collect();
             println!("{}", serde_json::to_string_pretty(&out).expect("serializes"));
         }
         _ => {

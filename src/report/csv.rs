@@ -71,10 +71,7 @@ mod tests {
         assert_eq!(records.len(), report.outcomes.len());
         let first = &records[0];
         assert_eq!((&first[0], &first[1], &first[2]), ("111", "r1", "sent"));
-        assert_eq!(
-            (&first[3], &first[4], &first[7], &first[8]),
-            ("", "", "m_1", "1")
-        );
+        assert_eq!((&first[3], &first[4], &first[7], &first[8]), ("", "", "m_1", "1"));
         let failed = &records[7];
         assert_eq!((&failed[4], &failed[5]), ("10", "2018278"));
     }
@@ -99,14 +96,6 @@ mod tests {
     #[test]
     fn an_empty_run_is_just_the_header() {
         let report = Report::from_rows("c", "o", true, "t0", "t1", 0, Vec::new());
-        assert_eq!(
-            render(&report),
-            HEADER
-                .join(",")
-                .into_bytes()
-                .into_iter()
-                .chain([b'\n'])
-                .collect::<Vec<_>>()
-        );
+        assert_eq!(render(&report), HEADER.join(",").into_bytes().into_iter().chain([b'\n']).collect::<Vec<_>>());
     }
 }

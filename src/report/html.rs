@@ -25,10 +25,8 @@ const BUCKETS: usize = 60;
 /// Lines in the sends-over-time chart; further pages are summed into one.
 const MAX_SERIES: usize = 8;
 /// Line colours of the sends-over-time chart; the last is for "other pages".
-const PALETTE: [&str; MAX_SERIES + 1] = [
-    "#1f6feb", "#d1495b", "#2a9d8f", "#8e44ad", "#e67e22", "#0b7285", "#7f5539", "#c2255c",
-    "#868e96",
-];
+const PALETTE: [&str; MAX_SERIES + 1] =
+    ["#1f6feb", "#d1495b", "#2a9d8f", "#8e44ad", "#e67e22", "#0b7285", "#7f5539", "#c2255c", "#868e96"];
 
 /// Renders the report as a complete HTML document.
 pub fn render(report: &Report) -> String {
@@ -48,12 +46,7 @@ fn document(out: &mut String, report: &Report) -> fmt::Result {
     out.push_str("</section>");
     timeline_section(out, report)?;
     out.push_str(r#"<div class="two"><section><h2>Skipped by reason</h2>"#);
-    count_table(
-        out,
-        "reason",
-        &report.skipped_by_reason,
-        "No recipient was skipped.",
-    )?;
+    count_table(out, "reason", &report.skipped_by_reason, "No recipient was skipped.")?;
     out.push_str("</section><section><h2>Failed by error code</h2>");
     count_table(out, "code", &report.failed_by_code, "No recipient failed.")?;
     unknown_note(out, report.summary.unknown)?;
@@ -170,10 +163,7 @@ fn shown_outcomes(report: &Report) -> Vec<Outcome> {
         Outcome::Planned => report.dry_run,
         _ => !report.dry_run,
     };
-    Outcome::ALL
-        .into_iter()
-        .filter(|&o| expected(o) || report.summary.get(o) > 0)
-        .collect()
+    Outcome::ALL.into_iter().filter(|&o| expected(o) || report.summary.get(o) > 0).collect()
 }
 
 // ---------------------------------------------------------------------------
@@ -243,28 +233,15 @@ fn header(out: &mut String, report: &Report) -> fmt::Result {
         r#"<header><div class="kicker">pagecast report</div><h1>{}{badge}</h1><div class="meta">"#,
         Esc(&report.campaign)
     )?;
-    let item = |out: &mut String, name: &str, value: &str| {
-        write!(out, "<span>{name} <b>{}</b></span>", Esc(value))
-    };
+    let item = |out: &mut String, name: &str, value: &str| write!(out, "<span>{name} <b>{}</b></span>", Esc(value));
     item(out, "Occurrence", &report.occurrence)?;
     item(out, "Started", &report.started_at)?;
     item(out, "Finished", &report.finished_at)?;
-    if let (Some(a), Some(b)) = (
-        parse_time(&report.started_at),
-        parse_time(&report.finished_at),
-    ) {
-        item(
-            out,
-            "Duration",
-            &duration((b - a).num_milliseconds().max(0)),
-        )?;
+    if let (Some(a), Some(b)) = (parse_time(&report.started_at), parse_time(&report.finished_at)) {
+        item(out, "Duration", &duration((b - a).num_milliseconds().max(0)))?;
     }
     let (class, meaning) = exit_meaning(report.exit_code);
-    write!(
-        out,
-        r#"<span>Exit code <b class="exit {class}">{} · {meaning}</b></span></div></header>"#,
-        report.exit_code
-    )
+    write!(out, r#"<span>Exit code <b class="exit {class}">{} · {meaning}</b></span></div></header>"#, report.exit_code)
 }
 
 /// The SPEC §1 meaning of an exit code, and how alarming it looks.
@@ -299,11 +276,7 @@ fn totals(out: &mut String, summary: &Summary, shown: &[Outcome]) -> fmt::Result
 fn legend(out: &mut String, items: &[(String, &str)]) -> fmt::Result {
     out.push_str(r#"<div class="legend">"#);
     for (text, c) in items {
-        write!(
-            out,
-            r#"<span><i style="background:{c}"></i>{}</span>"#,
-            Esc(text)
-        )?;
+        write!(out, r#"<span><i style="background:{c}"></i>{}</span>"#, Esc(text))?;
     }
     out.push_str("</div>");
     Ok(())
@@ -316,17 +289,9 @@ fn legend(out: &mut String, items: &[(String, &str)]) -> fmt::Result {
 fn outcome_chart(out: &mut String, summary: &Summary, shown: &[Outcome]) -> fmt::Result {
     const ROW: usize = 30;
     const WIDTH: f64 = 680.0;
-    let max = shown
-        .iter()
-        .map(|&o| summary.get(o))
-        .max()
-        .unwrap_or(0)
-        .max(1);
+    let max = shown.iter().map(|&o| summary.get(o)).max().unwrap_or(0).max(1);
     let height = shown.len() * ROW + 6;
-    write!(
-        out,
-        r#"<svg viewBox="0 0 1000 {height}" role="img" aria-label="Recipients per outcome">"#
-    )?;
+    write!(out, r#"<svg viewBox="0 0 1000 {height}" role="img" aria-label="Recipients per outcome">"#)?;
     for (i, &outcome) in shown.iter().enumerate() {
         let n = summary.get(outcome);
         let y = 3 + i * ROW;
@@ -367,16 +332,10 @@ fn page_chart(out: &mut String, report: &Report, shown: &[Outcome]) -> fmt::Resu
         return Ok(());
     };
     out.push_str("<h3>Per page</h3>");
-    let items: Vec<_> = shown
-        .iter()
-        .map(|&o| (label(o).to_owned(), color(o)))
-        .collect();
+    let items: Vec<_> = shown.iter().map(|&o| (label(o).to_owned(), color(o))).collect();
     legend(out, &items)?;
     let height = pages.len() * ROW + 4;
-    write!(
-        out,
-        r#"<svg viewBox="0 0 1000 {height}" role="img" aria-label="Outcomes per page">"#
-    )?;
+    write!(out, r#"<svg viewBox="0 0 1000 {height}" role="img" aria-label="Outcomes per page">"#)?;
     for (i, (page, summary)) in pages.iter().enumerate() {
         let y = 2 + i * ROW;
         write!(
@@ -403,22 +362,12 @@ fn page_chart(out: &mut String, report: &Report, shown: &[Outcome]) -> fmt::Resu
             }
             x += w;
         }
-        write!(
-            out,
-            r#"<text x="{:.1}" y="{}" class="muted">{}</text>"#,
-            x + 8.0,
-            y + 18,
-            num(summary.recipients)
-        )?;
+        write!(out, r#"<text x="{:.1}" y="{}" class="muted">{}</text>"#, x + 8.0, y + 18, num(summary.recipients))?;
     }
     out.push_str("</svg>");
     if report.pages.len() > MAX_PAGE_BARS {
         let more = report.pages.len() - MAX_PAGE_BARS;
-        write!(
-            out,
-            r#"<p class="note">{} more pages are in report.json.</p>"#,
-            num(more as u64)
-        )?;
+        write!(out, r#"<p class="note">{} more pages are in report.json.</p>"#, num(more as u64))?;
     }
     Ok(())
 }
@@ -441,9 +390,7 @@ impl Timeline {
             .outcomes
             .iter()
             .filter(|row| row.outcome == Outcome::Sent)
-            .filter_map(|row: &OutcomeRow| {
-                Some((row.page.as_str(), parse_time(row.at.as_deref()?)?))
-            })
+            .filter_map(|row: &OutcomeRow| Some((row.page.as_str(), parse_time(row.at.as_deref()?)?)))
             .collect();
         let first = sends.iter().map(|s| s.1).min()?;
         let last = sends.iter().map(|s| s.1).max()?;
@@ -459,19 +406,11 @@ impl Timeline {
             per_page.entry(page).or_insert_with(|| vec![0; BUCKETS])[bucket.min(BUCKETS - 1)] += 1;
         }
         let series = top_series(per_page);
-        Some(Timeline {
-            start,
-            bucket_ms,
-            series,
-        })
+        Some(Timeline { start, bucket_ms, series })
     }
 
     fn max(&self) -> u64 {
-        self.series
-            .iter()
-            .flat_map(|s| s.1.iter().copied())
-            .max()
-            .unwrap_or(0)
+        self.series.iter().flat_map(|s| s.1.iter().copied()).max().unwrap_or(0)
     }
 
     fn time_at(&self, bucket: usize) -> DateTime<Utc> {
@@ -493,10 +432,7 @@ fn top_series(per_page: BTreeMap<&str, Vec<u64>>) -> Vec<(String, Vec<u64>, u64)
         let rest = series.split_off(MAX_SERIES - 1);
         let mut counts = vec![0; BUCKETS];
         for (_, page_counts, _) in &rest {
-            counts
-                .iter_mut()
-                .zip(page_counts)
-                .for_each(|(sum, n)| *sum += n);
+            counts.iter_mut().zip(page_counts).for_each(|(sum, n)| *sum += n);
         }
         let total = rest.iter().map(|s| s.2).sum();
         series.push((format!("{} other pages", rest.len()), counts, total));
@@ -538,9 +474,7 @@ fn timeline_chart(out: &mut String, timeline: &Timeline) -> fmt::Result {
     legend(out, &items)?;
     let max = timeline.max();
     let y_max = axis_max(max);
-    out.push_str(
-        r#"<svg viewBox="0 0 1000 290" role="img" aria-label="Messages sent over time, per page">"#,
-    );
+    out.push_str(r#"<svg viewBox="0 0 1000 290" role="img" aria-label="Messages sent over time, per page">"#);
     axes(out, timeline, y_max)?;
     for (i, (name, counts, _)) in timeline.series.iter().enumerate() {
         write!(
@@ -549,12 +483,7 @@ fn timeline_chart(out: &mut String, timeline: &Timeline) -> fmt::Result {
             PALETTE[i]
         )?;
         for (bucket, &n) in counts.iter().enumerate() {
-            write!(
-                out,
-                "{:.1},{:.1} ",
-                plot_x(bucket as f64 + 0.5),
-                plot_y(n, y_max)
-            )?;
+            write!(out, "{:.1},{:.1} ", plot_x(bucket as f64 + 0.5), plot_y(n, y_max))?;
         }
         write!(out, r#""><title>{}</title></polyline>"#, Esc(name))?;
     }
@@ -584,11 +513,7 @@ fn plot_y(n: u64, y_max: u64) -> f64 {
 
 /// Grid lines with counts on the left, times at start, middle and end below.
 fn axes(out: &mut String, timeline: &Timeline, y_max: u64) -> fmt::Result {
-    let ticks: &[u64] = if y_max == 1 {
-        &[0, 1]
-    } else {
-        &[0, y_max / 2, y_max]
-    };
+    let ticks: &[u64] = if y_max == 1 { &[0, 1] } else { &[0, y_max / 2, y_max] };
     for &tick in ticks {
         let y = plot_y(tick, y_max);
         write!(
@@ -616,22 +541,14 @@ fn axes(out: &mut String, timeline: &Timeline, y_max: u64) -> fmt::Result {
 // Tables
 
 /// A table of counts, largest first, with each count's share.
-fn count_table(
-    out: &mut String,
-    key: &str,
-    counts: &BTreeMap<String, u64>,
-    empty: &str,
-) -> fmt::Result {
+fn count_table(out: &mut String, key: &str, counts: &BTreeMap<String, u64>, empty: &str) -> fmt::Result {
     if counts.is_empty() {
         return write!(out, r#"<p class="note">{empty}</p>"#);
     }
     let total = counts.values().sum();
     let mut rows: Vec<_> = counts.iter().collect();
     rows.sort_by(|a, b| b.1.cmp(a.1).then_with(|| a.0.cmp(b.0)));
-    write!(
-        out,
-        r#"<table><tr><th>{key}</th><th class="num">recipients</th><th class="num">share</th></tr>"#
-    )?;
+    write!(out, r#"<table><tr><th>{key}</th><th class="num">recipients</th><th class="num">share</th></tr>"#)?;
     for (name, &n) in rows {
         write!(
             out,
@@ -669,12 +586,7 @@ fn failures(out: &mut String, report: &Report) -> fmt::Result {
     out.push_str(
         r#"<div class="scroll"><table><tr><th>page</th><th>recipient</th><th>outcome</th><th class="num">code</th><th class="num">subcode</th><th>message or reason</th><th class="num">attempts</th><th>at</th></tr>"#,
     );
-    for row in report
-        .outcomes
-        .iter()
-        .filter(is_failure)
-        .take(MAX_FAILURE_ROWS)
-    {
+    for row in report.outcomes.iter().filter(is_failure).take(MAX_FAILURE_ROWS) {
         failure_row(out, row)?;
     }
     out.push_str("</table></div>");
@@ -691,11 +603,7 @@ fn failures(out: &mut String, report: &Report) -> fmt::Result {
 
 fn failure_row(out: &mut String, row: &OutcomeRow) -> fmt::Result {
     let code = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
-    let message = row
-        .error_message
-        .as_deref()
-        .or(row.reason.as_deref())
-        .unwrap_or("");
+    let message = row.error_message.as_deref().or(row.reason.as_deref()).unwrap_or("");
     write!(
         out,
         r#"<tr><td class="mono">{}</td><td class="mono">{}</td><td style="color:{}">{}</td><td class="num">{}</td><td class="num">{}</td><td class="msg">{}</td><td class="num">{}</td><td class="at">{}</td></tr>"#,
@@ -738,23 +646,12 @@ mod tests {
     }
 
     fn report_of(dry_run: bool, rows: Vec<OutcomeRow>) -> Report {
-        Report::from_rows(
-            "c",
-            "o",
-            dry_run,
-            "2026-11-22T09:00:00Z",
-            "2026-11-22T09:10:00Z",
-            1,
-            rows,
-        )
+        Report::from_rows("c", "o", dry_run, "2026-11-22T09:00:00Z", "2026-11-22T09:10:00Z", 1, rows)
     }
 
     #[test]
     fn escapes_the_five_characters() {
-        assert_eq!(
-            Esc(r#"a&b<c>d"e'f"#).to_string(),
-            "a&amp;b&lt;c&gt;d&quot;e&#39;f"
-        );
+        assert_eq!(Esc(r#"a&b<c>d"e'f"#).to_string(), "a&amp;b&lt;c&gt;d&quot;e&#39;f");
         assert_eq!(Esc("plain ünïcode").to_string(), "plain ünïcode");
     }
 
@@ -771,9 +668,7 @@ mod tests {
     #[test]
     fn the_page_loads_nothing_from_elsewhere() {
         let page = render(&sample());
-        for needle in [
-            "http://", "https://", "src=", "href=", "url(", "@import", "<script", "<link",
-        ] {
+        for needle in ["http://", "https://", "src=", "href=", "url(", "@import", "<script", "<link"] {
             assert!(!page.contains(needle), "found {needle}");
         }
     }
@@ -791,26 +686,16 @@ mod tests {
         let page = render(&sample());
         assert!(page.starts_with("<!doctype html>") && page.ends_with("</html>\n"));
         assert!(page.contains("live run"));
-        assert_eq!(
-            page.matches("<svg").count(),
-            3,
-            "outcomes, per page, over time"
-        );
+        assert_eq!(page.matches("<svg").count(), 3, "outcomes, per page, over time");
         assert_eq!(page.matches("<polyline").count(), 2, "one line per page");
         assert!(page.contains(">outside_window</td>") && page.contains(">551</td>"));
         assert!(page.contains("This person isn&#39;t available right now."));
-        assert!(
-            page.contains(">timeout_after_write</td>"),
-            "unknown rows show their reason"
-        );
+        assert!(page.contains(">timeout_after_write</td>"), "unknown rows show their reason");
     }
 
     #[test]
     fn a_dry_run_shows_planned_and_no_timeline() {
-        let rows = vec![
-            row("1", "a", Outcome::Planned),
-            row("1", "b", Outcome::Skipped),
-        ];
+        let rows = vec![row("1", "a", Outcome::Planned), row("1", "b", Outcome::Skipped)];
         let page = render(&report_of(true, rows));
         assert!(page.contains("dry run: nothing sent") && page.contains(">Planned<"));
         assert!(!page.contains(">Failed<"), "a dry run cannot fail");
@@ -820,10 +705,7 @@ mod tests {
 
     #[test]
     fn one_send_or_unreadable_times_still_render() {
-        let one = OutcomeRow {
-            at: Some("2026-11-22T09:00:00Z".into()),
-            ..row("1", "a", Outcome::Sent)
-        };
+        let one = OutcomeRow { at: Some("2026-11-22T09:00:00Z".into()), ..row("1", "a", Outcome::Sent) };
         let mut report = report_of(false, vec![one]);
         report.started_at = "not a time".into();
         report.finished_at = report.started_at.clone();
@@ -849,14 +731,9 @@ mod tests {
 
     #[test]
     fn the_failures_table_is_capped() {
-        let rows = (0..MAX_FAILURE_ROWS + 5)
-            .map(|i| failed("1", &i.to_string(), "x"))
-            .collect();
+        let rows = (0..MAX_FAILURE_ROWS + 5).map(|i| failed("1", &i.to_string(), "x")).collect();
         let page = render(&report_of(false, rows));
-        assert_eq!(
-            page.matches(r#"<td class="msg">"#).count(),
-            MAX_FAILURE_ROWS
-        );
+        assert_eq!(page.matches(r#"<td class="msg">"#).count(), MAX_FAILURE_ROWS);
         assert!(page.contains("and 5 more failed or unknown recipients"));
     }
 
@@ -865,15 +742,8 @@ mod tests {
         let rows: Vec<_> = (0..200_000)
             .map(|i| {
                 let at = format!("2026-11-22T09:{:02}:{:02}Z", i / 60 % 60, i % 60);
-                let outcome = if i % 10 == 0 {
-                    Outcome::Failed
-                } else {
-                    Outcome::Sent
-                };
-                OutcomeRow {
-                    at: Some(at),
-                    ..row(&format!("{}", i % 3), &i.to_string(), outcome)
-                }
+                let outcome = if i % 10 == 0 { Outcome::Failed } else { Outcome::Sent };
+                OutcomeRow { at: Some(at), ..row(&format!("{}", i % 3), &i.to_string(), outcome) }
             })
             .collect();
         let page = render(&report_of(false, rows));

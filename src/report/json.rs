@@ -39,15 +39,7 @@ mod tests {
         "outcomes",
     ];
     const ADDED_TOP: &[&str] = &["pages"];
-    const SPEC_SUMMARY: &[&str] = &[
-        "recipients",
-        "sent",
-        "skipped",
-        "failed",
-        "unknown",
-        "not_attempted",
-        "planned",
-    ];
+    const SPEC_SUMMARY: &[&str] = &["recipients", "sent", "skipped", "failed", "unknown", "not_attempted", "planned"];
     const SPEC_ROW: &[&str] = &[
         "page",
         "recipient",
@@ -63,12 +55,7 @@ mod tests {
     const ADDED_ROW: &[&str] = &["error_message"];
 
     fn keys(value: &Value) -> BTreeSet<&str> {
-        value
-            .as_object()
-            .unwrap()
-            .keys()
-            .map(String::as_str)
-            .collect()
+        value.as_object().unwrap().keys().map(String::as_str).collect()
     }
 
     fn set<'a>(spec: &[&'a str], added: &[&'a str]) -> BTreeSet<&'a str> {
@@ -92,20 +79,8 @@ mod tests {
     fn keys_come_in_struct_order() {
         let text = render(&sample());
         let position = |key: &str| text.find(&format!("\"{key}\":")).unwrap();
-        let order = [
-            "campaign",
-            "occurrence",
-            "dry_run",
-            "started_at",
-            "finished_at",
-        ];
-        let more = [
-            "exit_code",
-            "summary",
-            "pages",
-            "skipped_by_reason",
-            "failed_by_code",
-        ];
+        let order = ["campaign", "occurrence", "dry_run", "started_at", "finished_at"];
+        let more = ["exit_code", "summary", "pages", "skipped_by_reason", "failed_by_code"];
         let positions: Vec<_> = order.iter().chain(&more).map(|k| position(k)).collect();
         assert!(positions.is_sorted(), "{positions:?}");
         assert!(position("failed_by_code") < position("outcomes"));

@@ -129,14 +129,8 @@ pub enum Outcome {
 
 impl Outcome {
     /// Every outcome, in the order reports show them.
-    pub const ALL: [Outcome; 6] = [
-        Outcome::Sent,
-        Outcome::Planned,
-        Outcome::Skipped,
-        Outcome::Failed,
-        Outcome::Unknown,
-        Outcome::NotAttempted,
-    ];
+    pub const ALL: [Outcome; 6] =
+        [Outcome::Sent, Outcome::Planned, Outcome::Skipped, Outcome::Failed, Outcome::Unknown, Outcome::NotAttempted];
 
     /// The name used in JSON and CSV: `sent`, `not_attempted`, …
     pub fn as_str(self) -> &'static str {
@@ -225,22 +219,14 @@ impl Report {
 
     fn count(&mut self, row: &OutcomeRow) {
         self.summary.add(row.outcome);
-        self.pages
-            .entry(row.page.clone())
-            .or_default()
-            .add(row.outcome);
+        self.pages.entry(row.page.clone()).or_default().add(row.outcome);
         let key = match row.outcome {
             Outcome::Skipped => row.reason.clone(),
             Outcome::Failed => row.error_code.map(|code| code.to_string()),
             _ => return,
         };
-        let map = if row.outcome == Outcome::Skipped {
-            &mut self.skipped_by_reason
-        } else {
-            &mut self.failed_by_code
-        };
-        *map.entry(key.unwrap_or_else(|| UNSPECIFIED.to_owned()))
-            .or_default() += 1;
+        let map = if row.outcome == Outcome::Skipped { &mut self.skipped_by_reason } else { &mut self.failed_by_code };
+        *map.entry(key.unwrap_or_else(|| UNSPECIFIED.to_owned())).or_default() += 1;
     }
 }
 
@@ -280,14 +266,8 @@ pub(crate) mod tests {
                 at: Some("2026-11-22T09:00:40Z".into()),
                 ..row("222", "r2", Outcome::Sent)
             },
-            OutcomeRow {
-                reason: Some("outside_window".into()),
-                ..row("111", "r3", Outcome::Skipped)
-            },
-            OutcomeRow {
-                reason: Some("suppressed".into()),
-                ..row("222", "r4", Outcome::Skipped)
-            },
+            OutcomeRow { reason: Some("outside_window".into()), ..row("111", "r3", Outcome::Skipped) },
+            OutcomeRow { reason: Some("suppressed".into()), ..row("222", "r4", Outcome::Skipped) },
             OutcomeRow {
                 error_code: Some(551),
                 error_message: Some("This person isn't available right now.".into()),
@@ -308,29 +288,14 @@ pub(crate) mod tests {
             error_subcode: Some(2018278),
             ..row("222", "r8", Outcome::Failed)
         });
-        Report::from_rows(
-            "order-shipped",
-            "default",
-            false,
-            "2026-11-22T09:00:00Z",
-            "2026-11-22T09:01:00Z",
-            1,
-            rows,
-        )
+        Report::from_rows("order-shipped", "default", false, "2026-11-22T09:00:00Z", "2026-11-22T09:01:00Z", 1, rows)
     }
 
     #[test]
     fn from_rows_counts_every_outcome() {
         let report = sample();
-        let expected = Summary {
-            recipients: 8,
-            planned: 0,
-            sent: 2,
-            skipped: 2,
-            failed: 2,
-            unknown: 1,
-            not_attempted: 1,
-        };
+        let expected =
+            Summary { recipients: 8, planned: 0, sent: 2, skipped: 2, failed: 2, unknown: 1, not_attempted: 1 };
         assert_eq!(report.summary, expected);
         assert_eq!(report.outcomes.len(), 8);
     }
@@ -339,15 +304,9 @@ pub(crate) mod tests {
     fn from_rows_counts_per_page() {
         let report = sample();
         let page = &report.pages["111"];
-        assert_eq!(
-            (page.recipients, page.sent, page.failed, page.unknown),
-            (4, 1, 1, 1)
-        );
+        assert_eq!((page.recipients, page.sent, page.failed, page.unknown), (4, 1, 1, 1));
         let page = &report.pages["222"];
-        assert_eq!(
-            (page.recipients, page.skipped, page.not_attempted),
-            (4, 1, 1)
-        );
+        assert_eq!((page.recipients, page.skipped, page.not_attempted), (4, 1, 1));
         let total: u64 = report.pages.values().map(|p| p.recipients).sum();
         assert_eq!(total, report.summary.recipients);
     }
@@ -365,11 +324,8 @@ pub(crate) mod tests {
 
     #[test]
     fn from_rows_counts_rows_without_reason_or_code_as_unspecified() {
-        let rows = vec![
-            row("1", "a", Outcome::Skipped),
-            row("1", "b", Outcome::Failed),
-            row("1", "c", Outcome::Planned),
-        ];
+        let rows =
+            vec![row("1", "a", Outcome::Skipped), row("1", "b", Outcome::Failed), row("1", "c", Outcome::Planned)];
         let report = Report::from_rows("c", "o", true, "t0", "t1", 0, rows);
         assert_eq!(report.skipped_by_reason[UNSPECIFIED], 1);
         assert_eq!(report.failed_by_code[UNSPECIFIED], 1);

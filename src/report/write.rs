@@ -42,9 +42,7 @@ pub enum ReportError {
         cause: io::Error,
     },
     /// The campaign id or occurrence cannot name a directory.
-    #[error(
-        "cannot use {value:?} as the {what} part of a report directory name; use another {what}"
-    )]
+    #[error("cannot use {value:?} as the {what} part of a report directory name; use another {what}")]
     BadName {
         /// `campaign` or `occurrence`.
         what: &'static str,
@@ -61,14 +59,8 @@ pub enum ReportError {
 /// In the campaign and occurrence parts, `/`, `\` and NUL become `_`; `:` is
 /// kept (occurrences are often fire times). `.`, `..` and empty names are
 /// refused.
-pub fn write_report(
-    base: &Path,
-    report: &Report,
-    started: DateTime<Utc>,
-) -> Result<PathBuf, ReportError> {
-    let parent = base
-        .join(component("campaign", &report.campaign)?)
-        .join(component("occurrence", &report.occurrence)?);
+pub fn write_report(base: &Path, report: &Report, started: DateTime<Utc>) -> Result<PathBuf, ReportError> {
+    let parent = base.join(component("campaign", &report.campaign)?).join(component("occurrence", &report.occurrence)?);
     create_all(&parent)?;
     let dir = claim_run_dir(&parent, &started.format("%Y%m%dT%H%M%SZ").to_string())?;
     write_atomic(&dir, "outcomes.csv", &csv::render(report))?;
@@ -80,40 +72,21 @@ pub fn write_report(
 
 /// Makes one path component of `value`, or refuses it.
 fn component(what: &'static str, value: &str) -> Result<String, ReportError> {
-    let name: String = value
-        .chars()
-        .map(|c| {
-            if matches!(c, '/' | '\\' | '\0') {
-                '_'
-            } else {
-                c
-            }
-        })
-        .collect();
+    let name: String = value.chars().map(|c| if matches!(c, '/' | '\\' | '\0') { '_' } else { c }).collect();
     if matches!(name.as_str(), "" | "." | "..") {
-        return Err(ReportError::BadName {
-            what,
-            value: value.to_owned(),
-        });
+        return Err(ReportError::BadName { what, value: value.to_owned() });
     }
     Ok(name)
 }
 
 fn create_all(path: &Path) -> Result<(), ReportError> {
-    fs::create_dir_all(path).map_err(|cause| ReportError::CreateDir {
-        path: path.to_owned(),
-        cause,
-    })
+    fs::create_dir_all(path).map_err(|cause| ReportError::CreateDir { path: path.to_owned(), cause })
 }
 
 /// Creates `parent/stamp`, or the first free `parent/stamp-N`.
 fn claim_run_dir(parent: &Path, stamp: &str) -> Result<PathBuf, ReportError> {
     for n in 1..=MAX_SUFFIX {
-        let name = if n == 1 {
-            stamp.to_owned()
-        } else {
-            format!("{stamp}-{n}")
-        };
+        let name = if n == 1 { stamp.to_owned() } else { format!("{stamp}-{n}") };
         let dir = parent.join(name);
         match fs::create_dir(&dir) {
             Ok(()) => {
@@ -138,10 +111,7 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ReportError>
     let result = write_synced(&temp, bytes).and_then(|()| fs::rename(&temp, &target));
     result.map_err(|cause| {
         let _ = fs::remove_file(&temp);
-        ReportError::WriteFile {
-            path: target,
-            cause,
-        }
+        ReportError::WriteFile { path: target, cause }
     })
 }
 
@@ -164,8 +134,9 @@ fn sync_dir(dir: &Path) {
 fn describe(cause: &io::Error) -> String {
     use io::ErrorKind::*;
     match cause.kind() {
-        PermissionDenied | NotFound | AlreadyExists | ReadOnlyFilesystem | StorageFull
-        | NotADirectory => cause.kind().to_string(),
+        PermissionDenied | NotFound | AlreadyExists | ReadOnlyFilesystem | StorageFull | NotADirectory => {
+            cause.kind().to_string()
+        }
         _ => cause.to_string(),
     }
 }
@@ -190,25 +161,12 @@ mod tests {
         assert_eq!(dir, expected);
         let json = fs::read_to_string(dir.join("report.json")).unwrap();
         assert_eq!(serde_json::from_str::<Report>(&json).unwrap(), report);
-        assert_eq!(
-            fs::read(dir.join("outcomes.csv")).unwrap(),
-            csv::render(&report)
-        );
-        assert!(
-            fs::read_to_string(dir.join("report.html"))
-                .unwrap()
-                .starts_with("<!doctype html>")
-        );
-        let mut names: Vec<_> = fs::read_dir(&dir)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
+        assert_eq!(fs::read(dir.join("outcomes.csv")).unwrap(), csv::render(&report));
+        assert!(fs::read_to_string(dir.join("report.html")).unwrap().starts_with("<!doctype html>"));
+        let mut names: Vec<_> =
+            fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         names.sort();
-        assert_eq!(
-            names,
-            ["outcomes.csv", "report.html", "report.json"],
-            "no temp files left"
-        );
+        assert_eq!(names, ["outcomes.csv", "report.html", "report.json"], "no temp files left");
     }
 
     #[test]
@@ -243,16 +201,7 @@ mod tests {
         for bad in [".", "..", ""] {
             report.occurrence = bad.into();
             let err = write_report(base.path(), &report, started()).unwrap_err();
-            assert!(
-                matches!(
-                    err,
-                    ReportError::BadName {
-                        what: "occurrence",
-                        ..
-                    }
-                ),
-                "{err}"
-            );
+            assert!(matches!(err, ReportError::BadName { what: "occurrence", .. }), "{err}");
         }
         assert!(!base.path().join("order-shipped").exists());
     }
@@ -267,23 +216,14 @@ mod tests {
         let text = err.to_string();
         assert!(matches!(err, ReportError::CreateDir { .. }), "{text}");
         let path = blocker.join("order-shipped/default");
-        assert!(
-            text.starts_with(&format!(
-                "cannot create report directory {}: ",
-                path.display()
-            )),
-            "{text}"
-        );
+        assert!(text.starts_with(&format!("cannot create report directory {}: ", path.display())), "{text}");
         assert!(text.ends_with(FIX_DIR), "{text}");
     }
 
     #[test]
     fn permission_denied_reads_as_words() {
         let cause = io::Error::from(io::ErrorKind::PermissionDenied);
-        let err = ReportError::CreateDir {
-            path: "/x".into(),
-            cause,
-        };
+        let err = ReportError::CreateDir { path: "/x".into(), cause };
         assert_eq!(
             err.to_string(),
             "cannot create report directory /x: permission denied; \

@@ -100,11 +100,7 @@ impl Client {
             Err(e) => return classify::transport(transport_kind(&e)),
         };
         let status = response.status().as_u16();
-        let usage = response
-            .headers()
-            .get("x-business-use-case-usage")
-            .and_then(|v| v.to_str().ok())
-            .map(String::from);
+        let usage = response.headers().get("x-business-use-case-usage").and_then(|v| v.to_str().ok()).map(String::from);
         let bytes = match response.bytes().await {
             Ok(b) => b,
             Err(e) => return classify::transport(transport_kind(&e)),

@@ -415,7 +415,10 @@ async fn send_one<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) -> 
             }
             Class::OtherFailure => {
                 if state.failures_in_row.fetch_add(1, Ordering::SeqCst) + 1 >= OTHER_FAILURES_TO_STOP {
-                    state.stop(format!("{OTHER_FAILURES_TO_STOP} permanent failures in a row (last: {})", code_text(&r)));
+                    state.stop(format!(
+                        "{OTHER_FAILURES_TO_STOP} permanent failures in a row (last: {})",
+                        code_text(&r)
+                    ));
                 }
                 return r;
             }

@@ -135,8 +135,18 @@ mod tests {
         let m = MessageSpec {
             text: Some("Hi".into()),
             quick_replies: Some(vec![
-                QuickReply { content_type: None, title: Some("Track".into()), payload: Some("T".into()), image_url: None },
-                QuickReply { content_type: Some(QuickReplyKind::UserEmail), title: None, payload: None, image_url: None },
+                QuickReply {
+                    content_type: None,
+                    title: Some("Track".into()),
+                    payload: Some("T".into()),
+                    image_url: None,
+                },
+                QuickReply {
+                    content_type: Some(QuickReplyKind::UserEmail),
+                    title: None,
+                    payload: None,
+                    image_url: None,
+                },
             ]),
             metadata: Some("order-shipped".into()),
             ..Default::default()
@@ -168,7 +178,10 @@ mod tests {
             notification_type: Some(NotificationType::SilentPush),
         };
         let body = graph_body(e, "25", &m);
-        assert_eq!(body["message"], json!({"attachment": {"type": "image", "payload": {"url": "https://x/y.png", "is_reusable": true}}}));
+        assert_eq!(
+            body["message"],
+            json!({"attachment": {"type": "image", "payload": {"url": "https://x/y.png", "is_reusable": true}}})
+        );
         assert_eq!(body["tag"], "CUSTOMER_FEEDBACK");
         assert_eq!(body["notification_type"], "SILENT_PUSH");
         let regular = GraphEnvelope { notification_type: Some(NotificationType::Regular), ..e };

@@ -117,7 +117,9 @@ impl Workspace {
             .current_dir(&self.dir);
         match sandbox {
             Some(s) => cmd.env("PAGECAST_GRAPH_URL", format!("{}/v25.0", s.url)).env("PAGECAST_HARASOCIAL_URL", &s.url),
-            None => cmd.env("PAGECAST_GRAPH_URL", "http://127.0.0.1:9").env("PAGECAST_HARASOCIAL_URL", "http://127.0.0.1:9"),
+            None => {
+                cmd.env("PAGECAST_GRAPH_URL", "http://127.0.0.1:9").env("PAGECAST_HARASOCIAL_URL", "http://127.0.0.1:9")
+            }
         };
         cmd
     }
@@ -161,7 +163,12 @@ fn visit(dir: &Path, out: &mut String) {
 
 /// The outcome row of a recipient in a report.
 pub fn row<'a>(report: &'a Value, recipient: &str) -> &'a Value {
-    report["outcomes"].as_array().unwrap().iter().find(|r| r["recipient"] == recipient).unwrap_or_else(|| panic!("no row for {recipient}"))
+    report["outcomes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["recipient"] == recipient)
+        .unwrap_or_else(|| panic!("no row for {recipient}"))
 }
 
 /// A graph campaign for one page with inline recipients, all inside the window.

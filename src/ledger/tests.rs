@@ -1,0 +1,365 @@
+//! Ledger tests: claims and outcomes, group commit, locks, damage, fires.
+
+use std::fs;
+use std::path::Path;
+
+use chrono::{DateTime, TimeZone, Utc};
+use rusqlite::Connection;
+use tempfile::TempDir;
+
+use super::*;
+
+const C: &str = "camp";
+const OCC: &str = "default";
+
+fn t(secs: i64) -> DateTime<Utc> {
+    Utc.timestamp_opt(1_800_000_000 + secs, 0).unwrap()
+}
+
+fn fresh() -> (TempDir, Ledger) {
+    let dir = TempDir::new().unwrap();
+    let ledger = Ledger::open(dir.path()).unwrap();
+    (dir, ledger)
+}
+
+fn record(run_id: i64, recipient: &str, outcome: &str) -> OutcomeRecord {
+    OutcomeRecord {
+        campaign: C.into(),
+        occurrence: OCC.into(),
+        page: "p1".into(),
+        recipient: recipient.into(),
+        outcome: outcome.into(),
+        reason: None,
+        error_code: None,
+        error_subcode: None,
+        error_message: None,
+        message_id: (outcome == "sent").then(|| format!("m_{recipient}")),
+        attempts: 1,
+        at: t(1),
+        run_id,
+    }
+}
+
+fn prior_of(ledger: &Ledger, recipient: &str) -> Option<Prior> {
+    ledger.prior(C, OCC).unwrap().get(&("p1".to_string(), recipient.to_string())).copied()
+}
+
+/// A separate connection, as another process would see the file.
+fn raw_count(ledger: &Ledger, sql: &str) -> i64 {
+    Connection::open(ledger.path()).unwrap().query_row(sql, [], |r| r.get(0)).unwrap()
+}
+
+#[tokio::test]
+async fn intent_without_outcome_is_unknown() {
+    let (_dir, ledger) = fresh();
+    let run = ledger.start_run(C, OCC, t(0)).unwrap();
+    ledger.writer().intent(C, OCC, "p1", "r1", run, t(0)).await.unwrap();
+    assert_eq!(prior_of(&ledger, "r1"), Some(Prior::Unknown));
+    // Durable before the call returned: another connection sees it.
+    assert_eq!(raw_count(&ledger, "SELECT COUNT(*) FROM sends WHERE intent_at IS NOT NULL"), 1);
+}
+
+#[tokio::test]
+async fn outcomes_map_to_priors() {
+    let (_dir, ledger) = fresh();
+    let run = ledger.start_run(C, OCC, t(0)).unwrap();
+    let w = ledger.writer();
+    for (r, outcome) in [("a", "sent"), ("b", "failed"), ("c", "unknown"), ("d", "not_attempted"), ("e", "skipped")] {
+        w.intent(C, OCC, "p1", r, run, t(0)).await.unwrap();
+        w.outcome(record(run, r, outcome));
+    }
+    w.outcome(record(run, "f", "skipped")); // skipped without an intent
+    w.flush().await.unwrap();
+    let expect = [
+        ("a", Some(Prior::Sent)),
+        ("b", Some(Prior::Failed)),
+        ("c", Some(Prior::Unknown)),
+        ("d", None),
+        ("e", None),
+        ("f", None),
+    ];
+    for (r, prior) in expect {
+        assert_eq!(prior_of(&ledger, r), prior, "recipient {r}");
+    }
+    assert!(ledger.prior(C, "other").unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn resend_overwrites_an_unknown_claim() {
+    let (_dir, ledger) = fresh();
+    let w = ledger.writer();
+    let run1 = ledger.start_run(C, OCC, t(0)).unwrap();
+    w.intent(C, OCC, "p1", "r1", run1, t(0)).await.unwrap();
+    // Crash: no outcome. A later run with --resend-unknown claims again.
+    let run2 = ledger.start_run(C, OCC, t(10)).unwrap();
+    w.intent(C, OCC, "p1", "r1", run2, t(10)).await.unwrap();
+    assert_eq!(raw_count(&ledger, "SELECT claims FROM sends"), 2);
+    assert_eq!(prior_of(&ledger, "r1"), Some(Prior::Unknown));
+    w.outcome(record(run2, "r1", "sent"));
+    w.flush().await.unwrap();
+    assert_eq!(prior_of(&ledger, "r1"), Some(Prior::Sent));
+    assert_eq!(raw_count(&ledger, "SELECT run_id FROM sends"), run2);
+}
+
+#[tokio::test]
+async fn a_final_outcome_is_never_claimed_again() {
+    let (_dir, ledger) = fresh();
+    let w = ledger.writer();
+    let run = ledger.start_run(C, OCC, t(0)).unwrap();
+    w.intent(C, OCC, "p1", "r1", run, t(0)).await.unwrap();
+    w.outcome(record(run, "r1", "sent"));
+    let err = w.intent(C, OCC, "p1", "r1", run, t(1)).await.unwrap_err();
+    assert!(matches!(&err, LedgerError::AlreadyFinal { outcome, .. } if outcome == "sent"), "{err}");
+    assert!(err.to_string().contains("would send twice"), "{err}");
+    assert_eq!(prior_of(&ledger, "r1"), Some(Prior::Sent));
+    w.flush().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_later_skip_does_not_erase_an_earlier_claim() {
+    let (_dir, ledger) = fresh();
+    let w = ledger.writer();
+    let run1 = ledger.start_run(C, OCC, t(0)).unwrap();
+    w.intent(C, OCC, "p1", "sent", run1, t(0)).await.unwrap();
+    w.outcome(record(run1, "sent", "sent"));
+    w.intent(C, OCC, "p1", "lost", run1, t(0)).await.unwrap();
+    let run2 = ledger.start_run(C, OCC, t(10)).unwrap();
+    w.outcome(record(run2, "sent", "skipped"));
+    w.outcome(record(run2, "lost", "skipped"));
+    w.flush().await.unwrap();
+    assert_eq!(prior_of(&ledger, "sent"), Some(Prior::Sent));
+    assert_eq!(prior_of(&ledger, "lost"), Some(Prior::Unknown));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_intents_share_commits() {
+    let (_dir, ledger) = fresh();
+    let run = ledger.start_run(C, OCC, t(0)).unwrap();
+    let tasks: Vec<_> = (0..200)
+        .map(|i| {
+            let w = ledger.writer();
+            tokio::spawn(async move { w.intent(C, OCC, "p1", &format!("r{i}"), run, t(0)).await })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap().unwrap();
+    }
+    assert_eq!(raw_count(&ledger, "SELECT COUNT(*) FROM sends"), 200);
+    assert_eq!(ledger.prior(C, OCC).unwrap().len(), 200);
+}
+
+#[tokio::test]
+async fn outcomes_are_batched_and_flushed() {
+    let (_dir, ledger) = fresh();
+    let w = ledger.writer();
+    let run = ledger.start_run(C, OCC, t(0)).unwrap();
+    for i in 0..150 {
+        w.outcome(record(run, &format!("r{i}"), "skipped"));
+    }
+    w.flush().await.unwrap();
+    assert_eq!(raw_count(&ledger, "SELECT COUNT(*) FROM sends WHERE outcome = 'skipped'"), 150);
+    // Without a flush, a few outcomes are committed within ~20 ms.
+    for i in 0..5 {
+        w.outcome(record(run, &format!("late{i}"), "skipped"));
+    }
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(raw_count(&ledger, "SELECT COUNT(*) FROM sends"), 155);
+}
+
+#[tokio::test]
+async fn an_invalid_outcome_is_reported_by_flush() {
+    let (_dir, ledger) = fresh();
+    let w = ledger.writer();
+    w.outcome(record(1, "r1", "delivered"));
+    w.outcome(record(1, "r2", "sent"));
+    let err = w.flush().await.unwrap_err();
+    assert!(matches!(err, LedgerError::InvalidOutcome { .. }), "{err}");
+    // The valid one in the same batch was still recorded.
+    assert_eq!(prior_of(&ledger, "r2"), Some(Prior::Sent));
+}
+
+#[test]
+fn the_lock_is_exclusive_per_campaign() {
+    let (dir, ledger) = fresh();
+    let held = ledger.lock("a").unwrap();
+    // A second open of the lock file, even in this process, is refused.
+    let err = ledger.lock("a").unwrap_err();
+    assert!(matches!(&err, LedgerError::Locked { campaign, .. } if campaign == "a"));
+    assert!(err.to_string().contains("a.lock"), "{err}");
+    let other = Ledger::open(dir.path()).unwrap();
+    assert!(matches!(other.lock("a"), Err(LedgerError::Locked { .. })));
+    let b = other.lock("b").unwrap();
+    assert!(b.path().ends_with("locks/b.lock"));
+    drop(held);
+    let again = other.lock("a").unwrap();
+    let pid = fs::read_to_string(again.path()).unwrap();
+    assert_eq!(pid.trim(), std::process::id().to_string());
+}
+
+fn corrupt_and_open(write: impl FnOnce(&Path)) -> LedgerError {
+    let dir = TempDir::new().unwrap();
+    {
+        let ledger = Ledger::open(dir.path()).unwrap();
+        ledger.start_run(C, OCC, t(0)).unwrap();
+    }
+    let db = dir.path().join(DB_FILE);
+    write(&db);
+    match Ledger::open(dir.path()).and_then(|l| l.prior(C, OCC)) {
+        Ok(_) => panic!("a damaged ledger opened"),
+        Err(e) => e,
+    }
+}
+
+#[test]
+fn a_garbage_file_is_corrupt() {
+    let err = corrupt_and_open(|db| fs::write(db, vec![0x5a; 8192]).unwrap());
+    assert!(matches!(err, LedgerError::Corrupt { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains(DB_FILE) && text.contains("move the file"), "{text}");
+}
+
+#[test]
+fn a_damaged_page_is_corrupt() {
+    // Keep the 100-byte header, overwrite the schema page behind it.
+    let err = corrupt_and_open(|db| {
+        let mut bytes = fs::read(db).unwrap();
+        bytes[100..4096].fill(0xa5);
+        fs::write(db, bytes).unwrap();
+    });
+    assert!(matches!(err, LedgerError::Corrupt { .. }), "{err}");
+}
+
+#[test]
+fn an_unusable_state_dir_is_a_clear_error() {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    let state = file.path().join("state");
+    let Err(err) = Ledger::open(&state) else { panic!("opened a ledger under a file") };
+    assert!(matches!(err, LedgerError::Open { .. }), "{err}");
+    let text = err.to_string();
+    assert!(text.contains(&state.display().to_string()), "{text}");
+    assert!(text.contains("--state DIR") && text.contains("PAGECAST_STATE"), "{text}");
+}
+
+#[test]
+fn open_existing_creates_nothing() {
+    let dir = TempDir::new().unwrap();
+    let state = dir.path().join("state");
+    assert!(Ledger::open_existing(&state).unwrap().is_none());
+    assert!(!state.exists());
+    Ledger::open(&state).unwrap();
+    assert!(Ledger::open_existing(&state).unwrap().is_some());
+}
+
+#[test]
+fn the_schema_is_versioned() {
+    let (dir, ledger) = fresh();
+    assert_eq!(raw_count(&ledger, "PRAGMA user_version"), schema::LATEST);
+    assert_eq!(schema::LATEST, 1);
+    drop(ledger);
+    Ledger::open(dir.path()).unwrap(); // reopening an up-to-date file is a no-op
+    let db = dir.path().join(DB_FILE);
+    Connection::open(&db).unwrap().pragma_update(None, "user_version", 99).unwrap();
+    let Err(err) = Ledger::open(dir.path()) else { panic!("opened a newer ledger") };
+    assert!(matches!(err, LedgerError::TooNew { found: 99, supported: 1, .. }), "{err}");
+    assert!(err.to_string().contains("upgrade pagecast"), "{err}");
+}
+
+#[test]
+fn fires_are_recorded_idempotently() {
+    let (_dir, ledger) = fresh();
+    assert_eq!(ledger.last_handled_fire(C).unwrap(), None);
+    let (f1, f2, f3) = (t(0), t(3600), t(7200));
+    ledger.record_fires(C, &[f1, f2], FireStatus::Missed, t(7300)).unwrap();
+    ledger.record_fires(C, &[f1, f2], FireStatus::Missed, t(7301)).unwrap();
+    assert_eq!(ledger.missed_count(C).unwrap(), 2);
+    ledger.record_fires(C, &[f3], FireStatus::Started, t(7300)).unwrap();
+    assert_eq!(ledger.last_handled_fire(C).unwrap(), Some(f3));
+    assert_eq!(ledger.unfinished_fire(C).unwrap(), Some(f3));
+    // Repeats are no-ops; a finished fire never goes back.
+    ledger.record_fires(C, &[f3], FireStatus::Started, t(7400)).unwrap();
+    ledger.record_fires(C, &[f3], FireStatus::Finished, t(7500)).unwrap();
+    ledger.record_fires(C, &[f3], FireStatus::Started, t(7600)).unwrap();
+    ledger.record_fires(C, &[f3], FireStatus::Missed, t(7600)).unwrap();
+    assert_eq!(ledger.unfinished_fire(C).unwrap(), None);
+    assert_eq!(ledger.missed_count(C).unwrap(), 2);
+    assert_eq!(ledger.last_handled_fire("other").unwrap(), None);
+}
+
+#[test]
+fn missed_gives_up_an_unfinished_fire() {
+    let (_dir, ledger) = fresh();
+    ledger.record_fires(C, &[t(0)], FireStatus::Started, t(1)).unwrap();
+    ledger.record_fires(C, &[t(0)], FireStatus::Missed, t(100_000)).unwrap();
+    assert_eq!(ledger.unfinished_fire(C).unwrap(), None);
+    assert_eq!(ledger.missed_count(C).unwrap(), 1);
+    assert_eq!(ledger.last_handled_fire(C).unwrap(), Some(t(0)));
+}
+
+#[tokio::test]
+async fn status_counts_per_occurrence() {
+    let (_dir, ledger) = fresh();
+    let w = ledger.writer();
+    let run1 = ledger.start_run(C, OCC, t(0)).unwrap();
+    for (r, outcome) in [("a", "sent"), ("b", "failed"), ("c", "skipped")] {
+        w.intent(C, OCC, "p1", r, run1, t(0)).await.unwrap();
+        w.outcome(record(run1, r, outcome));
+    }
+    w.intent(C, OCC, "p1", "d", run1, t(0)).await.unwrap(); // crashed
+    w.flush().await.unwrap();
+    let run2 = ledger.start_run(C, OCC, t(100)).unwrap();
+    ledger.finish_run(run2, t(200), 1, "{}").unwrap();
+    let run3 = ledger.start_run("other", "x", t(50)).unwrap();
+    ledger.finish_run(run3, t(60), 0, "{}").unwrap();
+    assert!(ledger.finish_run(999, t(0), 0, "{}").is_err());
+
+    let all = ledger.status(None).unwrap();
+    assert_eq!(all.len(), 2);
+    let s = &all[0]; // newest first
+    assert_eq!((s.campaign.as_str(), s.runs, s.last_exit_code), (C, 2, Some(1)));
+    assert_eq!((s.first_started_at, s.last_finished_at), (t(0), Some(t(200))));
+    let expect = OutcomeCounts { sent: 1, failed: 1, unknown: 1, not_attempted: 0, skipped: 1 };
+    assert_eq!(s.counts, expect);
+    let other = ledger.status(Some("other")).unwrap();
+    assert_eq!(other.len(), 1);
+    assert_eq!(other[0].counts, OutcomeCounts::default());
+    assert_eq!(other[0].last_exit_code, Some(0));
+}
+
+#[test]
+fn handles_are_send_sync_and_clone() {
+    fn check<T: Send + Sync + Clone>() {}
+    check::<Ledger>();
+    check::<LedgerWriter>();
+    check::<LedgerError>();
+}
+
+/// By hand: `cargo test --release --lib ledger::tests::throughput -- --ignored --nocapture`.
+#[tokio::test(flavor = "multi_thread")]
+#[ignore = "a measurement, run by hand"]
+async fn throughput() {
+    const TOTAL: usize = 20_000;
+    const TASKS: usize = 64;
+    let (_dir, ledger) = fresh();
+    let run = ledger.start_run(C, OCC, t(0)).unwrap();
+    let started = std::time::Instant::now();
+    let tasks: Vec<_> = (0..TASKS)
+        .map(|task| {
+            let w = ledger.writer();
+            tokio::spawn(async move {
+                for i in (task..TOTAL).step_by(TASKS) {
+                    let r = format!("r{i}");
+                    w.intent(C, OCC, "p1", &r, run, Utc::now()).await.unwrap();
+                    w.outcome(record(run, &r, "sent"));
+                }
+            })
+        })
+        .collect();
+    for task in tasks {
+        task.await.unwrap();
+    }
+    ledger.writer().flush().await.unwrap();
+    let secs = started.elapsed().as_secs_f64();
+    let sent = raw_count(&ledger, "SELECT COUNT(*) FROM sends WHERE outcome = 'sent'");
+    assert_eq!(sent, TOTAL as i64);
+    println!("{TOTAL} intent+outcome pairs, {TASKS} tasks: {secs:.2} s, {:.0} pairs/s", TOTAL as f64 / secs);
+}
