@@ -16,16 +16,11 @@ const NOW: &str = "2026-11-22T00:00:00Z";
 const CORPUS: &str = "tests/invalid";
 
 /// Corpus file → the first line `validate` prints for it, after
-/// `tests/invalid/FILE:`. `None` marks a known bug (its `BUG:` comment says
-/// what is printed and what should be); those assert exit 2 only until fixed.
+/// `tests/invalid/FILE:`. `None` would mark a known bug, asserting exit 2 only
+/// until fixed (there are none now).
 #[rustfmt::skip]
 const EXPECTED: &[(&str, Option<&str>)] = &[
-    // BUG: a schema error inside an optional section (`send`, `schedule`, `policy`, `message.attachment`,
-    //      `message.template`, `tag`, `notification_type`, `messaging_type`) prints the jsonschema crate's
-    //      `AnyOf { context: [[ValidationError { ... } ]] }` Debug text, pointed at the section, with the
-    //      generic help "see `pagecast schema`". Expected, one per case:
-    //      "13:5: error: message.attachment: missing required field `type`"
-    ("attachment-missing-type.yaml", None),
+    ("attachment-missing-type.yaml", Some("13:5: error: message.attachment: missing required field `type`")),
     ("attachment-url-and-id.yaml", Some("15:5: error: message.attachment.attachment_id: give `url` or `attachment_id`, not both")),
     ("audience-csv-without-id.yaml", Some("10:11: error: audiences[0].file: tests/invalid/audiences/no-id-column.csv has no `id` column (its header is: psid,last_interaction,first_name)")),
     ("audience-file-missing.yaml", Some("10:11: error: audiences[0].file: cannot open tests/invalid/audiences/no-such-file.csv: No such file or directory (os error 2)")),
@@ -34,23 +29,14 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
     ("audience-wrong-extension.yaml", Some("10:11: error: audiences[0].file: \"audiences/people.txt\" is neither .csv nor .jsonl")),
     ("bad-campaign-id.yaml", Some("3:5: error: id: \"Order Shipped\" is not a valid campaign id")),
     ("bad-cron.yaml", Some("15:9: error: schedule.cron: the day-of-week field \"MONDAY-FRIDAY\": \"MONDAY\" is not a day-of-week")),
-    // BUG: AnyOf Debug text at 15:3 `schedule` (see the first entry). Expected
-    //      "16:13: error: schedule.catch_up: \"30 minutes\" is not a duration"
-    ("bad-duration.yaml", None),
-    // BUG: AnyOf Debug text at 13:5 `message.template`. Expected
-    //      "14:15: error: message.template.language: \"Vietnamese\" is not a language code"
-    ("bad-language-code.yaml", None),
+    ("bad-duration.yaml", Some("16:13: error: schedule.catch_up: \"30 minutes\" is not a duration")),
+    ("bad-language-code.yaml", Some("14:15: error: message.template.language: \"Vietnamese\" is not a language code")),
     ("bad-timezone.yaml", Some("16:13: error: schedule.timezone: unknown time zone \"Asia/Hanoi\"")),
     ("comments-only.yaml", Some("1:1: error: the file is empty")),
-    // BUG: AnyOf Debug text at 15:3 `send`. Expected
-    //      "15:16: error: send.concurrency: 1000 is above the maximum 256"
-    ("concurrency-over-256.yaml", None),
+    ("concurrency-over-256.yaml", Some("15:16: error: send.concurrency: 1000 is above the maximum 256")),
     ("conversations-on-harasocial.yaml", Some("10:5: error: audiences[0].conversations: conversations are read from the Graph API: only for graph pages")),
     ("customer-feedback-without-template.yaml", Some("14:6: error: tag: CUSTOMER_FEEDBACK may only carry Meta's customer feedback template")),
-    // BUG: prints "14:1: error: this key appears twice in the same mapping": right place, but neither
-    //      the field nor the message names the key. Expected e.g.
-    //      "14:1: error: message: `message` appears twice in the same mapping (first at line 11)"
-    ("duplicate-key.yaml", None),
+    ("duplicate-key.yaml", Some("14:1: error: `message` appears twice in the same mapping (first at line 11)")),
     ("duplicate-page.yaml", Some("8:9: error: pages[1].id: page 500725830264749 is listed twice")),
     ("empty-audiences.yaml", Some("8:12: error: audiences: needs at least 1 entry")),
     ("empty-text.yaml", Some("12:9: error: message.text: the text is empty")),
@@ -67,16 +53,11 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
     ("inline-recipient-unquoted-id.yaml", Some("11:13: error: audiences[0].recipients[0].id: expected text (a string), found the number 2560816460648749")),
     ("margin-a-day.yaml", Some("15:11: error: policy.margin: the margin is a day or more, so no window would ever be open")),
     ("message-tag-without-tag.yaml", Some("22:17: error: messaging_type: MESSAGE_TAG needs a `tag`")),
-    // BUG: AnyOf Debug text (right place, 13:17). Expected
-    //      "13:17: error: messaging_type: \"update\" is not a valid value" with help "write it as `UPDATE`"
-    //      (what enum-case.yaml gets for the required `provider`).
-    ("messaging-type-lowercase.yaml", None),
+    ("messaging-type-lowercase.yaml", Some("13:17: error: messaging_type: \"update\" is not a valid value")),
     ("messaging-type-on-harasocial.yaml", Some("13:1: error: messaging_type: harasocial pages take no messaging_type")),
     ("missing-messaging-type.yaml", Some("2:1: error: missing required field `messaging_type` (the campaign has graph pages)")),
     ("missing-page-provider.yaml", Some("5:5: error: pages[0]: missing required field `provider`")),
-    // BUG: prints "16:1: error: the file holds more than one YAML document", pointing at the first key of
-    //      the second document; the help says to remove the `---` line, which is line 14. Expected "14:1: ...".
-    ("multi-document.yaml", None),
+    ("multi-document.yaml", Some("14:1: error: the file holds more than one YAML document")),
     ("no-audiences.yaml", Some("2:1: error: missing required field `audiences`")),
     ("no-message-form.yaml", Some("12:3: error: message: the message has no content")),
     ("not-a-mapping.yaml", Some("2:1: error: a campaign file must be a mapping of fields")),
@@ -87,19 +68,13 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
     ("quick-reply-title-multibyte.yaml", Some("14:16: error: message.quick_replies[0].title: the title is 23 characters; Meta takes at most 20")),
     ("quick-reply-title-too-long.yaml", Some("15:16: error: message.quick_replies[1].title: the title is 21 characters; Meta takes at most 20")),
     ("quick-reply-without-payload.yaml", Some("14:7: error: message.quick_replies[0]: a text quick reply needs `title` and `payload`")),
-    // BUG: AnyOf Debug text at 15:3 `send`. Expected "15:9: error: send.rate: 0 is below the minimum 1"
-    ("rate-zero.yaml", None),
+    ("rate-zero.yaml", Some("15:9: error: send.rate: 0 is below the minimum 1")),
     ("retired-account-update.yaml", Some("14:6: error: tag: Meta retired the ACCOUNT_UPDATE tag on 2026-04-27; requests with it now fail with error 100")),
     ("retired-post-purchase-update.yaml", Some("14:6: error: tag: Meta retired the POST_PURCHASE_UPDATE tag on 2026-04-27; requests with it now fail with error 100")),
     ("six-field-cron.yaml", Some("15:9: error: schedule.cron: the cron line \"0 0 9 * * MON-FRI\" has 6 fields; pagecast takes the standard 5 fields: minute hour day-of-month month day-of-week; drop the seconds field")),
     ("suppress-file-missing.yaml", Some("15:38: error: suppress[0].file: cannot read tests/invalid/audiences/opted-out.csv: No such file or directory (os error 2)")),
-    // BUG: prints "9:2: error: YAML syntax: tabs disallowed within this context (block indentation)
-    //      (a tab in indentation)": the tab is column 1, and the parser's words are said twice.
-    //      Expected "9:1: error: YAML syntax: a tab indents this line".
-    ("tab-indent.yaml", None),
-    // BUG: AnyOf Debug text (right place, 23:6). Expected
-    //      "23:6: error: tag: \"customer_feedback\" is not a valid value" with help "write it as `CUSTOMER_FEEDBACK`"
-    ("tag-lowercase.yaml", None),
+    ("tab-indent.yaml", Some("9:1: error: a tab is used for indentation")),
+    ("tag-lowercase.yaml", Some("23:6: error: tag: \"customer_feedback\" is not a valid value")),
     ("tag-without-message-tag.yaml", Some("23:6: error: tag: `tag` only goes with `messaging_type: MESSAGE_TAG`, not UPDATE")),
     ("template-parameter-without-text.yaml", Some("18:13: error: message.template.components[0].parameters[0]: a text parameter needs `text`")),
     ("template-syntax-error-in-parameter.yaml", Some("18:33: error: message.template.components[0].parameters[0].text: the template does not parse: syntax error: unexpected end of input, expected end of variable block (template line 1)")),
@@ -108,18 +83,12 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
     ("text-on-harasocial-page.yaml", Some("12:3: error: message.text: this `text` message does not fit page 500725830264749 (pages[0]): harasocial pages send only `payload_id` (a Harasocial flow)")),
     ("text-too-long.yaml", Some("12:9: error: message.text: the text is 2000 characters; Meta takes fewer than 2000")),
     ("three-problems.yaml", Some("5:9: error: pages[0].id: expected text (a string), found the number 500725830264749")),
-    // BUG: the three problems are printed in check order (line 23, then 9, then 26), not in file order;
-    //      expected first "9:11: error: audiences[0].page: ...". See `all_rule_problems_are_reported`.
-    ("three-rule-problems.yaml", None),
+    ("three-rule-problems.yaml", Some("9:11: error: audiences[0].page: page \"500725830264740\" is not one of this campaign's pages")),
     ("token-env-bad-name.yaml", Some("7:16: error: pages[0].token_env: \"shop-token\" is not an environment variable name")),
     ("token-in-token-env.yaml", Some("7:16: error: pages[0].token_env: this looks like an access token, not the name of an environment variable")),
     ("two-message-forms.yaml", Some("13:3: error: message.attachment: a message has exactly one of payload_id, text, attachment, template; this one has text and attachment")),
-    // BUG: AnyOf Debug text at 13:5 `message.attachment`. Expected
-    //      "14:5: error: message.attachment.link: unknown field `link`"
-    ("unknown-field-in-attachment.yaml", None),
-    // BUG: AnyOf Debug text at 15:3 `send`. Expected
-    //      "15:3: error: send.concurency: unknown field `concurency`" with help "did you mean `concurrency`?"
-    ("unknown-field-in-send.yaml", None),
+    ("unknown-field-in-attachment.yaml", Some("14:5: error: message.attachment.link: unknown field `link`")),
+    ("unknown-field-in-send.yaml", Some("15:3: error: send.concurency: unknown field `concurency`")),
     ("unknown-field.yaml", Some("13:3: error: message.quick_reply: unknown field `quick_reply`")),
     ("unknown-template-type.yaml", Some("15:22: error: message.attachment.payload.template_type: template_type \"receipt\" is not one pagecast sends")),
     ("unknown-top-level-field.yaml", Some("14:1: error: schedul: unknown field `schedul`")),
@@ -127,9 +96,7 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
     ("unquoted-page-id.yaml", Some("5:9: error: pages[0].id: expected text (a string), found the number 500725830264749")),
     ("utility-without-template.yaml", Some("13:17: error: messaging_type: UTILITY sends only an approved utility `template`")),
     ("video-rate-over-10.yaml", Some("17:9: error: send.rate: video attachments may be sent at most 10 per second per page (Meta's limit); the rate is 20")),
-    // BUG: AnyOf Debug text at 15:3 `send`. Expected
-    //      "15:16: error: send.concurrency: expected a whole number, found \"sixteen\""
-    ("wrong-type-concurrency.yaml", None),
+    ("wrong-type-concurrency.yaml", Some("15:16: error: send.concurrency: expected a whole number, found \"sixteen\"")),
     ("wrong-version.yaml", Some("2:10: error: version: 2 is above the maximum 1")),
     ("yaml-syntax-error.yaml", Some("12:9: error: YAML syntax: invalid indentation in quoted scalar")),
 ];
@@ -389,7 +356,11 @@ fn a_10_mb_file_is_refused_before_it_is_parsed() {
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         first_line(&out),
-        format!("{}:1:1: error: the file is 10.0 MB; campaign files are limited to 1 MB", file.display())
+        format!(
+            "{}:1:1: error: the file is {} bytes; campaign files are limited to 1048576 bytes (1 MiB)",
+            file.display(),
+            text.len()
+        )
     );
 }
 
@@ -413,10 +384,13 @@ fn the_size_limit_is_exactly_one_mebibyte() {
     let over = write(&tmp.path().join("over-limit.yaml"), padded(LIMIT + 1).as_bytes());
     let out = validate(&[&over], &[]);
     assert_eq!(out.status.code(), Some(2));
-    // BUG: prints "the file is 1.0 MB; campaign files are limited to 1 MB", which reads as within
-    // the limit. Expected e.g. "the file is 1048577 bytes; campaign files are limited to 1 MiB
-    // (1048576 bytes)". Until then, only the place is asserted.
-    assert!(first_line(&out).starts_with(&format!("{}:1:1: error: ", over.display())), "{}", stderr(&out));
+    assert_eq!(
+        first_line(&out),
+        format!(
+            "{}:1:1: error: the file is 1048577 bytes; campaign files are limited to 1048576 bytes (1 MiB)",
+            over.display()
+        )
+    );
 }
 
 /// `--now` moves every dated rule: the retired tags were fine before

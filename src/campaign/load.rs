@@ -115,7 +115,6 @@ fn too_large(path: &Path, size: u64) -> Diagnostic {
 
 /// Parses campaign file contents (already read) as if from `path`.
 pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<Loaded, Diagnostic> {
-    let at_start = Pos { line: 1, col: 1 };
     if bytes.len() > MAX_FILE_BYTES {
         return Err(too_large(path, bytes.len() as u64));
     }

@@ -40,6 +40,7 @@ pub fn validate(loaded: &Loaded, now: DateTime<Utc>) -> Result<Campaign, Vec<Dia
     };
     let mut v = Validator { loaded, raw: &raw, now, diags: Vec::new() };
     let campaign = v.build();
+    v.diags.sort_by_key(|d| (d.line, d.col));
     if v.diags.iter().any(Diagnostic::is_error) {
         return Err(v.diags);
     }
