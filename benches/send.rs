@@ -149,6 +149,7 @@ fn run_pipeline<J: Journal>(
     let elapsed = started.elapsed();
     let sent = summary.results.iter().filter(|r| r.outcome == Outcome::Sent).count();
     assert_eq!(sent, fixture.jobs.len(), "not every message was sent; first result: {:?}", summary.results.first());
+    assert_eq!(rt.block_on(sandbox.request_count()), sent as u64, "the sandbox saw a different number of requests");
     Measured { sent, elapsed }
 }
 
@@ -254,6 +255,7 @@ fn run_bare(rt: &Runtime, sandbox: &Sandbox, bodies: Arc<Vec<Value>>) -> Measure
     });
     let elapsed = started.elapsed();
     assert_eq!(sent, bodies.len(), "the bare loop got an error answer");
+    assert_eq!(rt.block_on(sandbox.request_count()), sent as u64, "the sandbox saw a different number of requests");
     Measured { sent, elapsed }
 }
 

@@ -62,6 +62,14 @@ impl Sandbox {
         check(self.control.post(format!("{}/_sandbox/reset", self.url)).send().await, "POST /_sandbox/reset").await;
     }
 
+    /// How many API requests the sandbox answered since the last reset.
+    pub async fn request_count(&self) -> u64 {
+        let response = self.control.get(format!("{}/_sandbox/stats", self.url)).send().await;
+        let text = check(response, "GET /_sandbox/stats").await;
+        let stats: Value = serde_json::from_str(&text).expect("GET /_sandbox/stats returns JSON");
+        stats["requests"].as_u64().expect("stats have a `requests` count")
+    }
+
     /// Every recorded request since the last reset, in arrival order.
     pub async fn requests(&self) -> Vec<Value> {
         let response = self.control.get(format!("{}/_sandbox/requests", self.url)).send().await;

@@ -189,22 +189,15 @@ fn explain_scan_error(info: &str, text: &str, pos: &mut Pos) -> (String, String)
         );
     }
     if info.contains("duplicated key") {
-        let rest: String = line.chars().skip(pos.col - 1).collect();
-        let key = rest.split(':').next().unwrap_or("").trim().trim_matches(['"', '\'']);
-        let first = text
-            .lines()
-            .take(pos.line - 1)
-            .enumerate()
-            .filter(|(_, l)| {
-                l.chars()
-                    .skip(pos.col - 1)
-                    .collect::<String>()
-                    .trim_start_matches(['"', '\''])
-                    .starts_with(&format!("{key}"))
-            })
-            .last()
-            .map(|(i, _)| format!(" (first at line {})", i + 1))
-            .unwrap_or_default();
+        let key_at = |l: &str| -> String {
+            let rest: String = l.chars().skip(pos.col - 1).collect();
+            rest.split(':').next().unwrap_or("").trim().trim_matches(['"', '\'']).to_string()
+        };
+        let key = key_at(line);
+        // The first entry: the last earlier line with the same key at the same column.
+        let before: Vec<&str> = text.lines().take(pos.line - 1).collect();
+        let first = before.iter().rposition(|l| key_at(l) == key);
+        let first = first.map(|i| format!(" (first at line {})", i + 1)).unwrap_or_default();
         return (
             format!("`{key}` appears twice in the same mapping{first}"),
             "keep one of the two entries; YAML does not merge repeated keys".into(),
