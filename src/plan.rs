@@ -16,8 +16,9 @@ pub use crate::ledger::Prior;
 pub enum Verdict {
     /// Would be (or will be) sent.
     Send,
-    /// Not sent, for this reason; `detail` says more (e.g. which variable).
-    Skip(SkipReason, Option<String>),
+    /// Not sent, for this reason (template errors have a detail in
+    /// [`Plan::details`]).
+    Skip(SkipReason),
 }
 
 /// One recipient's decision.
@@ -26,18 +27,28 @@ pub struct Decision {
     /// Index into `Campaign::pages`.
     pub page: u32,
     /// Index into `Audiences::people` (for the id and vars).
-    pub person: usize,
+    pub person: u32,
     /// Send or skip.
     pub verdict: Verdict,
+}
+
+impl Decision {
     /// When the recipient's window closes (None when no window applies).
-    pub window_closes_at: Option<DateTime<Utc>>,
+    /// Derived rather than stored: a plan holds one decision per recipient.
+    pub fn window_closes_at(&self, campaign: &Campaign, audiences: &Audiences) -> Option<DateTime<Utc>> {
+        let (_, person) = audiences.people.get_index(self.person as usize).expect("decision indexes people");
+        campaign.pages[self.page as usize].rule.closes_at(person.last_interaction)
+    }
 }
 
 /// The whole plan, in audience order.
 #[derive(Debug)]
 pub struct Plan {
-    /// One decision per merged recipient.
+    /// One decision per merged recipient (12 bytes each: a plan of millions
+    /// stays small).
     pub decisions: Vec<Decision>,
+    /// Why a template failed, per person index (rare, so kept aside).
+    pub details: std::collections::HashMap<u32, String>,
     /// The instant the plan was made for.
     pub now: DateTime<Utc>,
 }
@@ -54,6 +65,7 @@ pub fn plan<F>(campaign: &Campaign, audiences: &Audiences, prior: F, now: DateTi
 where
     F: Fn(&str, &str) -> Option<Prior>,
 {
+    let mut details = std::collections::HashMap::new();
     let decisions = audiences
         .people
         .iter()
@@ -62,13 +74,20 @@ where
             let page_spec = &campaign.pages[*page as usize];
             let suppressed = audiences.suppressed.contains(&(*page, id.clone()));
             let known = prior(&page_spec.id, id);
-            let (verdict, window_closes_at) = decide(campaign, *page, person, suppressed, known, now, options);
-            Decision { page: *page, person: i, verdict, window_closes_at }
+            let verdict = match decide(campaign, *page, person, suppressed, known, now, options) {
+                Ok(v) => v,
+                Err(detail) => {
+                    details.insert(i as u32, detail);
+                    Verdict::Skip(SkipReason::TemplateError)
+                }
+            };
+            Decision { page: *page, person: i as u32, verdict }
         })
         .collect();
-    Plan { decisions, now }
+    Plan { decisions, details, now }
 }
 
+/// Ok(verdict), or Err(detail) for a template error.
 fn decide(
     campaign: &Campaign,
     page: u32,
@@ -77,10 +96,8 @@ fn decide(
     prior: Option<Prior>,
     now: DateTime<Utc>,
     options: PlanOptions,
-) -> (Verdict, Option<DateTime<Utc>>) {
-    let rule = campaign.pages[page as usize].rule;
-    let closes = rule.closes_at(person.last_interaction);
-    let skip = |reason| (Verdict::Skip(reason, None), closes);
+) -> Result<Verdict, String> {
+    let skip = |reason| Ok(Verdict::Skip(reason));
     if suppressed {
         return skip(SkipReason::Suppressed);
     }
@@ -90,20 +107,18 @@ fn decide(
         Some(Prior::Unknown) if !options.resend_unknown => return skip(SkipReason::UnknownPrevious),
         _ => {}
     }
-    if let Err(reason) = rule.check(person.last_interaction, now) {
+    if let Err(reason) = campaign.pages[page as usize].rule.check(person.last_interaction, now) {
         return skip(reason);
     }
-    if let Err(detail) = render_check(campaign, person) {
-        return (Verdict::Skip(SkipReason::TemplateError, Some(detail)), closes);
-    }
-    (Verdict::Send, closes)
+    render_check(campaign, person)?;
+    Ok(Verdict::Send)
 }
 
 fn render_check(campaign: &Campaign, person: &Person) -> Result<(), String> {
     if campaign.message.is_constant() {
         return Ok(());
     }
-    campaign.message.render(person.vars.iter().map(|(k, v)| (&**k, &**v))).map(|_| ())
+    campaign.message.render(person.vars.iter()).map(|_| ())
 }
 
 impl Plan {
@@ -112,14 +127,16 @@ impl Plan {
         self.decisions
             .iter()
             .map(|d| {
-                let (key, _) = audiences.people.get_index(d.person).expect("decision indexes people");
+                let (key, _) = audiences.people.get_index(d.person as usize).expect("decision indexes people");
                 let (outcome, reason, message) = match &d.verdict {
                     Verdict::Send => (Outcome::Planned, None, None),
-                    Verdict::Skip(r, detail) => (Outcome::Skipped, Some(r.as_str().to_string()), detail.clone()),
+                    Verdict::Skip(r) => {
+                        (Outcome::Skipped, Some(r.as_str().to_string()), self.details.get(&d.person).cloned())
+                    }
                 };
                 OutcomeRow {
                     page: campaign.pages[d.page as usize].id.clone(),
-                    recipient: key.1.clone(),
+                    recipient: key.1.to_string(),
                     outcome,
                     reason,
                     error_code: None,
@@ -128,7 +145,57 @@ impl Plan {
                     message_id: None,
                     attempts: 0,
                     at: None,
-                    window_closes_at: d.window_closes_at.map(rfc3339),
+                    window_closes_at: d.window_closes_at(campaign, audiences).map(rfc3339),
+                }
+            })
+            .collect()
+    }
+
+    /// The dry-run report's counts without its per-recipient rows: what the
+    /// table view needs, without a row per recipient of a huge audience.
+    pub fn summary_report(&self, campaign: &Campaign, occurrence: &str, started: DateTime<Utc>) -> Report {
+        let now = rfc3339(started);
+        let mut report = Report::from_rows(&campaign.id, occurrence, true, &now, &now, 0, Vec::new());
+        for d in &self.decisions {
+            let outcome = match &d.verdict {
+                Verdict::Send => Outcome::Planned,
+                Verdict::Skip(reason) => {
+                    *report.skipped_by_reason.entry(reason.as_str().to_string()).or_default() += 1;
+                    Outcome::Skipped
+                }
+            };
+            report.summary.add(outcome);
+            report.pages.entry(campaign.pages[d.page as usize].id.clone()).or_default().add(outcome);
+        }
+        report
+    }
+
+    /// The `n` planned recipients whose window closes first, as rows.
+    pub fn soonest(&self, campaign: &Campaign, audiences: &Audiences, n: usize) -> Vec<OutcomeRow> {
+        let mut planned: Vec<(DateTime<Utc>, &Decision)> = self
+            .decisions
+            .iter()
+            .filter(|d| d.verdict == Verdict::Send)
+            .filter_map(|d| Some((d.window_closes_at(campaign, audiences)?, d)))
+            .collect();
+        planned.sort_by_key(|(t, _)| *t);
+        planned.truncate(n);
+        planned
+            .into_iter()
+            .map(|(closes, d)| {
+                let (key, _) = audiences.people.get_index(d.person as usize).expect("decision indexes people");
+                OutcomeRow {
+                    page: campaign.pages[d.page as usize].id.clone(),
+                    recipient: key.1.to_string(),
+                    outcome: Outcome::Planned,
+                    reason: None,
+                    error_code: None,
+                    error_subcode: None,
+                    error_message: None,
+                    message_id: None,
+                    attempts: 0,
+                    at: None,
+                    window_closes_at: Some(rfc3339(closes)),
                 }
             })
             .collect()

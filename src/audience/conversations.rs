@@ -77,7 +77,7 @@ pub fn parse_page(doc: &Value, page: &str, oldest: DateTime<Utc>) -> (Vec<Recipi
             .filter(|m| m.pointer("/from/id").and_then(Value::as_str) != Some(page))
             .filter_map(|m| m.get("created_time").and_then(Value::as_str).and_then(parse_graph_time))
             .max();
-        out.push(Recipient { id: person.to_string(), last_interaction: last, vars: Vec::new() });
+        out.push(Recipient { id: person.to_string(), last_interaction: last, vars: Default::default() });
     }
     (out, reached_older)
 }

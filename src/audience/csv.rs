@@ -28,7 +28,9 @@ pub struct CsvRows {
     id_col: usize,
     time_col: Option<usize>,
     /// (column index, variable name) for every other column.
-    var_cols: Vec<(usize, Arc<str>)>,
+    var_cols: Vec<usize>,
+    /// Their names, shared by every row's [`super::Vars`].
+    var_names: super::vars::Names,
     width: usize,
     now: DateTime<Utc>,
 }
@@ -52,12 +54,14 @@ impl CsvRows {
             .position(|h| h == "id")
             .ok_or_else(|| fail(1, format!("the header has no `id` column ({})", header.join(","))))?;
         let time_col = header.iter().position(|h| h == "last_interaction");
-        let var_cols = header
+        let vars: Vec<(usize, Arc<str>)> = header
             .iter()
             .enumerate()
             .filter(|(i, h)| *i != id_col && Some(*i) != time_col && !h.is_empty())
             .map(|(i, h)| (i, Arc::from(h.as_str())))
             .collect();
+        let var_cols = vars.iter().map(|(i, _)| *i).collect();
+        let var_names = vars.into_iter().map(|(_, n)| n).collect();
         Ok(CsvRows {
             path: path.to_path_buf(),
             reader,
@@ -65,6 +69,7 @@ impl CsvRows {
             id_col,
             time_col,
             var_cols,
+            var_names,
             width: header.len(),
             now,
         })
@@ -102,10 +107,11 @@ impl CsvRows {
             },
             None => None,
         };
-        let mut vars = Vec::with_capacity(self.var_cols.len());
-        for (i, name) in &self.var_cols {
-            vars.push((name.clone(), Box::from(text(*i, name)?)));
+        let mut values = Vec::with_capacity(self.var_cols.len());
+        for (i, name) in self.var_cols.iter().zip(self.var_names.iter()) {
+            values.push(text(*i, name)?);
         }
+        let vars = super::Vars::new(&self.var_names, values);
         Ok(Recipient { id: id.to_string(), last_interaction, vars })
     }
 }
@@ -148,7 +154,7 @@ mod tests {
         let r = rows("id,last_interaction,first_name\n111,2026-11-21T08:00:00Z,Lan\n222,,Minh\n");
         let a = r[0].as_ref().unwrap();
         assert_eq!(a.id, "111");
-        assert_eq!(a.vars, vec![(Arc::from("first_name"), Box::from("Lan"))]);
+        assert_eq!(a.vars.iter().collect::<Vec<_>>(), [("first_name", "Lan")]);
         assert!(r[1].as_ref().unwrap().last_interaction.is_none());
     }
 
@@ -178,6 +184,6 @@ mod tests {
     #[test]
     fn quoted_fields_and_crlf_work() {
         let r = rows("id,note\r\n111,\"a, \"\"b\"\"\"\r\n");
-        assert_eq!(&*r[0].as_ref().unwrap().vars[0].1, "a, \"b\"");
+        assert_eq!(r[0].as_ref().unwrap().vars.get("note"), Some("a, \"b\""));
     }
 }

@@ -67,9 +67,9 @@ impl JsonlRows {
             Some(_) => return Err(self.error("last_interaction", "must be a time string or Unix seconds".into())),
         };
         let mut vars = Vec::with_capacity(row.vars.len());
-        for (k, v) in row.vars {
+        for (k, v) in &row.vars {
             let text = match v {
-                Value::String(s) => s,
+                Value::String(s) => s.clone(),
                 Value::Number(n) => n.to_string(),
                 Value::Bool(b) => b.to_string(),
                 _ => {
@@ -78,8 +78,9 @@ impl JsonlRows {
                     );
                 }
             };
-            vars.push((k.as_str().into(), text.into()));
+            vars.push((k.as_str(), text));
         }
+        let vars = super::Vars::from_pairs(vars);
         Ok(Recipient { id, last_interaction, vars })
     }
 }

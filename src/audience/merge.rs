@@ -31,9 +31,9 @@ pub struct Person {
 #[derive(Debug, Default)]
 pub struct Audiences {
     /// Key: (index into `Campaign::pages`, PSID).
-    pub people: IndexMap<(u32, String), Person>,
+    pub people: IndexMap<(u32, Box<str>), Person>,
     /// Opt-outs: (page index, PSID).
-    pub suppressed: HashSet<(u32, String)>,
+    pub suppressed: HashSet<(u32, Box<str>)>,
     /// Rows left out (the first [`MAX_ROW_ERRORS`]).
     pub row_errors: Vec<RowError>,
     /// How many rows were left out in all.
@@ -54,19 +54,14 @@ impl Audiences {
     }
 
     fn add(&mut self, page: u32, r: Recipient) {
-        match self.people.entry((page, r.id)) {
+        match self.people.entry((page, r.id.into_boxed_str())) {
             indexmap::map::Entry::Vacant(v) => {
                 v.insert(Person { last_interaction: r.last_interaction, vars: r.vars });
             }
             indexmap::map::Entry::Occupied(mut o) => {
                 let p = o.get_mut();
                 p.last_interaction = p.last_interaction.max(r.last_interaction);
-                for (k, v) in r.vars {
-                    match p.vars.iter_mut().find(|(name, _)| *name == k) {
-                        Some(slot) => slot.1 = v,
-                        None => p.vars.push((k, v)),
-                    }
-                }
+                p.vars.merge(r.vars);
             }
         }
     }
@@ -115,7 +110,7 @@ pub fn load(campaign: &Campaign, now: DateTime<Utc>, conversations: &HashMap<Str
                 for row in rows {
                     match row {
                         Ok(r) => {
-                            out.suppressed.insert((page, r.id));
+                            out.suppressed.insert((page, r.id.into_boxed_str()));
                         }
                         Err(e) => out.add_error(e),
                     }

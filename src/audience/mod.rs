@@ -1,12 +1,9 @@
 //! Audiences: streams of recipients from CSV and JSONL files, inline rows and
 //! live conversations, merged per (page, id), minus opt-outs.
 
-use std::sync::Arc;
-
 use chrono::{DateTime, Utc};
 
-/// Template variables of one recipient: (name, value) pairs; names are shared.
-pub type Vars = Vec<(Arc<str>, Box<str>)>;
+pub use vars::Vars;
 
 /// One person a page may message.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -23,6 +20,7 @@ pub mod conversations;
 pub mod csv;
 pub mod jsonl;
 pub mod merge;
+pub mod vars;
 
 use std::fmt;
 use std::path::PathBuf;

@@ -666,7 +666,7 @@ impl Validator<'_> {
                     continue;
                 }
             };
-            let vars = row.vars.iter().map(|(k, v)| (k.as_str().into(), v.to_text().into())).collect();
+            let vars = audience::Vars::from_pairs(row.vars.iter().map(|(k, v)| (k.as_str(), v.to_text())));
             out.push(Recipient { id: row.id.clone(), last_interaction: last, vars });
         }
         out

@@ -40,6 +40,12 @@ pub fn run(path: &Path, args: &RunArgs, report_dir: Option<&Path>) -> Exit {
         now,
         PlanOptions::default(),
     );
+    if args.format != Format::Json && report_dir.is_none() {
+        let report = plan.summary_report(campaign, &args.occurrence, started);
+        let soonest = plan.soonest(campaign, audiences, SOONEST);
+        print!("{}", table(&report, &soonest.iter().collect::<Vec<_>>()));
+        return Exit::Done;
+    }
     let report = plan.report(campaign, audiences, &args.occurrence, started);
     match args.format {
         Format::Json => println!("{}", crate::report::json::render(&report)),

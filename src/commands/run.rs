@@ -237,7 +237,7 @@ pub fn execute_locked(ledger: &Ledger, req: &RunRequest) -> Exit {
         .decisions
         .iter()
         .filter(|d| d.verdict == Verdict::Send)
-        .map(|d| Job { page: d.page, person: d.person })
+        .map(|d| Job { page: d.page, person: d.person as usize })
         .collect();
     tracing::info!(
         "{}: occurrence {}: {} to send, {} skipped",
@@ -343,7 +343,7 @@ fn outcome_row(campaign: &Campaign, audiences: &Audiences, r: &SendResult) -> Ou
     let page = &campaign.pages[r.page as usize];
     OutcomeRow {
         page: page.id.clone(),
-        recipient: id.clone(),
+        recipient: id.to_string(),
         outcome: r.outcome,
         reason: r.reason.clone(),
         error_code: r.code,
@@ -362,7 +362,7 @@ fn outcome_row(campaign: &Campaign, audiences: &Audiences, r: &SendResult) -> Ou
 fn record_plan_skips(journal: &LedgerJournal, plan: &plan::Plan, rows: &[OutcomeRow], at: DateTime<Utc>) {
     use crate::policy::SkipReason::{AlreadyFailed, AlreadySent, UnknownPrevious};
     for (d, row) in plan.decisions.iter().zip(rows) {
-        if let Verdict::Skip(reason, _) = &d.verdict {
+        if let Verdict::Skip(reason) = &d.verdict {
             if matches!(reason, AlreadySent | AlreadyFailed | UnknownPrevious) {
                 continue;
             }

@@ -361,14 +361,14 @@ fn result(job: Job, outcome: Outcome, reason: Option<String>, attempts: u32) -> 
 async fn send_one<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) -> SendResult {
     let page = &ctx.campaign.pages[job.page as usize];
     let (key, person) = ctx.audiences.people.get_index(job.person).expect("job indexes people");
-    let recipient = key.1.as_str();
+    let recipient = &*key.1;
     let mut cancel = ctx.cancel.clone();
 
     // The window is checked again just before the request (SPEC §3).
     if let Err(reason) = page.rule.check(person.last_interaction, ctx.clock.now()) {
         return result(job, Outcome::Skipped, Some(reason.as_str().into()), 0);
     }
-    let message = match ctx.campaign.message.render(person.vars.iter().map(|(k, v)| (&**k, &**v))) {
+    let message = match ctx.campaign.message.render(person.vars.iter()) {
         Ok(m) => m,
         Err(detail) => {
             let mut r = result(job, Outcome::Skipped, Some(SkipReason::TemplateError.as_str().into()), 0);
