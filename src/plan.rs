@@ -135,17 +135,10 @@ impl Plan {
                     }
                 };
                 OutcomeRow {
-                    page: campaign.pages[d.page as usize].id.clone(),
-                    recipient: key.1.to_string(),
-                    outcome,
                     reason,
-                    error_code: None,
-                    error_subcode: None,
                     error_message: message,
-                    message_id: None,
-                    attempts: 0,
-                    at: None,
                     window_closes_at: d.window_closes_at(campaign, audiences).map(rfc3339),
+                    ..OutcomeRow::new(&campaign.pages[d.page as usize].id, &*key.1, outcome)
                 }
             })
             .collect()
@@ -185,17 +178,8 @@ impl Plan {
             .map(|(closes, d)| {
                 let (key, _) = audiences.people.get_index(d.person as usize).expect("decision indexes people");
                 OutcomeRow {
-                    page: campaign.pages[d.page as usize].id.clone(),
-                    recipient: key.1.to_string(),
-                    outcome: Outcome::Planned,
-                    reason: None,
-                    error_code: None,
-                    error_subcode: None,
-                    error_message: None,
-                    message_id: None,
-                    attempts: 0,
-                    at: None,
                     window_closes_at: Some(rfc3339(closes)),
+                    ..OutcomeRow::new(&campaign.pages[d.page as usize].id, &*key.1, Outcome::Planned)
                 }
             })
             .collect()

@@ -182,6 +182,25 @@ impl Summary {
     }
 }
 
+impl OutcomeRow {
+    /// A row with only the page, recipient and outcome set; the rest empty.
+    pub fn new(page: impl Into<String>, recipient: impl Into<String>, outcome: Outcome) -> OutcomeRow {
+        OutcomeRow {
+            page: page.into(),
+            recipient: recipient.into(),
+            outcome,
+            reason: None,
+            error_code: None,
+            error_subcode: None,
+            error_message: None,
+            message_id: None,
+            attempts: 0,
+            at: None,
+            window_closes_at: None,
+        }
+    }
+}
+
 impl Report {
     /// Builds a report whose counts (`summary`, `pages`, `skipped_by_reason`,
     /// `failed_by_code`) are derived from `outcomes`.
@@ -236,19 +255,7 @@ pub(crate) mod tests {
 
     /// A row with only the identifying fields set; tests fill in the rest.
     pub(crate) fn row(page: &str, recipient: &str, outcome: Outcome) -> OutcomeRow {
-        OutcomeRow {
-            page: page.to_owned(),
-            recipient: recipient.to_owned(),
-            outcome,
-            reason: None,
-            error_code: None,
-            error_subcode: None,
-            error_message: None,
-            message_id: None,
-            attempts: 0,
-            at: None,
-            window_closes_at: None,
-        }
+        OutcomeRow::new(page, recipient, outcome)
     }
 
     /// A small live run over two pages with every outcome but `planned`.
