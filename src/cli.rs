@@ -61,9 +61,10 @@ pub enum Command {
         dry_run: bool,
         #[command(flatten)]
         common: RunArgs,
-        /// Where reports go.
-        #[arg(long, env = "PAGECAST_REPORT_DIR", default_value = "reports")]
-        report_dir: PathBuf,
+        /// Where reports go (default: PAGECAST_REPORT_DIR, else ./reports). A
+        /// dry run, like `plan`, writes report files only when this is given.
+        #[arg(long)]
+        report_dir: Option<PathBuf>,
         /// Resend recipients whose earlier attempt never recorded a result (they may get the message twice).
         #[arg(long)]
         resend_unknown: bool,
@@ -121,6 +122,13 @@ pub struct RunArgs {
     /// The ledger's directory.
     #[arg(long, env = "PAGECAST_STATE")]
     pub state: Option<PathBuf>,
+}
+
+/// The report directory of a real run: `--report-dir`, `PAGECAST_REPORT_DIR`, or `./reports`.
+pub fn report_dir(explicit: Option<PathBuf>) -> PathBuf {
+    explicit
+        .or_else(|| std::env::var_os("PAGECAST_REPORT_DIR").filter(|v| !v.is_empty()).map(PathBuf::from))
+        .unwrap_or_else(|| PathBuf::from("reports"))
 }
 
 fn parse_now(text: &str) -> Result<DateTime<Utc>, String> {

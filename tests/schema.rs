@@ -40,3 +40,62 @@ fn schema_is_draft_2020_12_and_closed() {
         assert!(required.contains(&field), "{field} is required");
     }
 }
+
+/// Python's `jsonschema` (an independent implementation of draft 2020-12)
+/// must agree with pagecast's schema stage on every example (all valid) and
+/// every corpus file that parses as YAML (valid or not, file by file).
+/// `.ci/run` installs the module; elsewhere the test says how to get it.
+#[test]
+fn an_independent_validator_agrees_with_ours() {
+    let probe = Command::new("python3").args(["-c", "import jsonschema"]).status();
+    if !probe.is_ok_and(|s| s.success()) {
+        assert!(std::env::var_os("CI").is_none(), "CI must have Python's jsonschema (see .ci/run)");
+        eprintln!("skipped: `pip install jsonschema` to run the independent schema check");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cases = Vec::new();
+    for dir in ["examples", "examples/harasocial", "tests/invalid"] {
+        for entry in std::fs::read_dir(root.join(dir)).unwrap() {
+            let path = entry.unwrap().path();
+            if path.extension().is_none_or(|e| e != "yaml") {
+                continue;
+            }
+            let Ok(loaded) = pagecast::campaign::load::load_file(&path) else { continue };
+            let ours_valid = pagecast::campaign::schema::check(&loaded).is_empty();
+            let json = tmp.path().join(format!("{}.json", cases.len()));
+            std::fs::write(&json, loaded.value.to_string()).unwrap();
+            cases.push((path, json, ours_valid));
+        }
+    }
+    assert!(cases.len() > 60, "examples and corpus found ({})", cases.len());
+    let script = "import json, sys, jsonschema\n\
+                  schema = json.load(open(sys.argv[1]))\n\
+                  v = jsonschema.Draft202012Validator(schema)\n\
+                  for f in sys.argv[2:]:\n    print('valid' if v.is_valid(json.load(open(f))) else 'invalid')\n";
+    let out = Command::new("python3")
+        .args(["-c", script])
+        .arg(root.join("schema/campaign.schema.json"))
+        .args(cases.iter().map(|c| &c.1))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let verdicts: Vec<String> = String::from_utf8(out.stdout).unwrap().lines().map(String::from).collect();
+    assert_eq!(verdicts.len(), cases.len());
+    let mut schema_invalid = 0;
+    for ((path, _, ours), theirs) in cases.iter().zip(&verdicts) {
+        let theirs_valid = theirs == "valid";
+        assert_eq!(
+            *ours,
+            theirs_valid,
+            "{}: pagecast says valid={ours}, python jsonschema says {theirs}",
+            path.display()
+        );
+        if path.starts_with(root.join("examples")) {
+            assert!(theirs_valid, "{}: an example must be schema-valid", path.display());
+        }
+        schema_invalid += usize::from(!theirs_valid);
+    }
+    assert!(schema_invalid >= 15, "only {schema_invalid} schema-level invalid files were compared");
+}

@@ -63,9 +63,9 @@ pub fn dispatch(cli: Cli) -> Exit {
         Command::Plan { campaign, common, report_dir } => plan::run(&campaign, &common, report_dir.as_deref()),
         Command::Run { campaign, dry_run, common, report_dir, resend_unknown } => {
             if dry_run {
-                return plan::run(&campaign, &common, Some(&report_dir));
+                return plan::run(&campaign, &common, report_dir.as_deref());
             }
-            run::command(&campaign, &common, &report_dir, resend_unknown)
+            run::command(&campaign, &common, &crate::cli::report_dir(report_dir), resend_unknown)
         }
         Command::Tick { dir, now, state, report_dir } => tick::run(&dir, now, state, &report_dir),
         Command::Next { campaign, count, now, format } => next::run(&campaign, count.into(), clock(now), format),
