@@ -120,3 +120,51 @@ fn next_lists_fires_in_utc_and_local_time() {
             {"utc": "2026-11-24T02:00:00Z", "local": "2026-11-24T09:00:00+07:00"}]})
     );
 }
+
+#[test]
+fn a_tick_killed_mid_run_is_resumed_by_the_next_tick_without_double_sends() {
+    let sb = Sandbox::start(&json!({"latency_ms": 30}));
+    let ws = Workspace::new();
+    let ids: Vec<String> = (1..=120).map(|i| i.to_string()).collect();
+    let refs: Vec<&str> = ids.iter().map(String::as_str).collect();
+    let campaign = scheduled("resume", &refs, "2026-11-22T01:00:00Z")
+        .replace("catch_up: 30m\n", "catch_up: 30m\nsend: { concurrency: 4 }\n");
+    ws.write("campaigns/resume.yaml", &campaign);
+    let mut first = ws
+        .pagecast(Some(&sb), &["tick", "campaigns", "--now", "2026-11-22T02:05:00Z"])
+        .env("T", "tok")
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while sb.requests().len() < 20 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    }
+    first.kill().unwrap(); // SIGKILL: the occurrence stays "started"
+    first.wait().unwrap();
+    let reached = sb.requests().len();
+    assert!(reached < 120, "killed mid-run");
+
+    let second = ws.run(Some(&sb), &["tick", "campaigns", "--now", "2026-11-22T02:10:00Z"], &[("T", "tok")]);
+    assert_eq!(second.status.code(), Some(0), "{}", text(&second));
+    let mut seen: HashMap<String, usize> = HashMap::new();
+    for r in sb.requests() {
+        *seen.entry(r["recipient"].as_str().unwrap().into()).or_default() += 1;
+    }
+    assert!(seen.values().all(|c| *c == 1), "a recipient got two messages");
+    let report = ws.report("resume", "2026-11-22T02:00:00Z");
+    let unknown = report["skipped_by_reason"]["unknown_previous"].as_u64().unwrap_or(0);
+    assert!(unknown <= 4 + 64);
+    assert_eq!(report["summary"]["recipients"], 120);
+    assert_eq!(
+        report["summary"]["sent"].as_u64().unwrap()
+            + report["skipped_by_reason"]["already_sent"].as_u64().unwrap_or(0)
+            + unknown,
+        120,
+        "everyone is sent, already sent, or in doubt"
+    );
+
+    // Past catch_up, an unfinished occurrence is left alone.
+    let late = ws.run(Some(&sb), &["tick", "campaigns", "--now", "2026-11-22T02:45:00Z"], &[("T", "tok")]);
+    assert_eq!(late.status.code(), Some(0), "{}", text(&late));
+    assert_eq!(sb.requests().len(), seen.values().sum::<usize>());
+}
