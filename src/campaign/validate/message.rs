@@ -1,0 +1,320 @@
+//! Rules about the message: its form fits every page, Meta's limits on text,
+//! quick replies and metadata, attachments and template payloads, and that
+//! `{{ var }}` templates parse.
+
+use serde_json::Value;
+
+use super::Validator;
+use crate::campaign::model::{AttachmentKind, MessagingType, ParameterKind, Provider, QuickReplyKind};
+use crate::template::{MessageTemplate, limits};
+
+impl Validator<'_> {
+    pub(super) fn check_message_form(&mut self) {
+        let m = &self.raw.message;
+        let forms: Vec<&str> = [
+            ("payload_id", m.payload_id.is_some()),
+            ("text", m.text.is_some()),
+            ("attachment", m.attachment.is_some()),
+            ("template", m.template.is_some()),
+        ]
+        .into_iter()
+        .filter_map(|(name, set)| set.then_some(name))
+        .collect();
+        match forms.as_slice() {
+            [] => {
+                self.error(
+                    "/message",
+                    "the message has no content",
+                    "give exactly one of `payload_id`, `text`, `attachment`, `template`",
+                );
+                return;
+            }
+            [_] => {}
+            [_, second, ..] => {
+                self.error_at_key(
+                    &format!("/message/{second}"),
+                    format!(
+                        "a message has exactly one of payload_id, text, attachment, template; this one has {}",
+                        forms.join(" and ")
+                    ),
+                    "keep one of them; send another form as a separate campaign",
+                );
+                return;
+            }
+        }
+        let form = forms[0];
+        let raw = self.raw;
+        for (i, page) in raw.pages.iter().enumerate() {
+            let fits = (form == "payload_id") == (page.provider == Provider::Harasocial);
+            if !fits {
+                let (what, fix) = match page.provider {
+                    Provider::Harasocial => (
+                        "harasocial pages send only `payload_id` (a Harasocial flow)",
+                        "use `payload_id: __hrf_f_...`, or make the page `provider: graph`",
+                    ),
+                    Provider::Graph => (
+                        "graph pages send `text`, `attachment` or `template`, not `payload_id`",
+                        "send the flow from a `provider: harasocial` page, or write the message as `text`",
+                    ),
+                };
+                self.error_at_key(
+                    &format!("/message/{form}"),
+                    format!("this `{form}` message does not fit page {} (pages[{i}]): {what}", page.id),
+                    fix,
+                );
+            }
+        }
+        if m.quick_replies.is_some() && !matches!(form, "text" | "attachment") {
+            self.error_at_key(
+                "/message/quick_replies",
+                "quick replies go only with `text` or `attachment`",
+                "remove `quick_replies`",
+            );
+        }
+        match (raw.messaging_type, form) {
+            (Some(MessagingType::Utility), f) if f != "template" => self.error(
+                "/messaging_type",
+                "UTILITY sends only an approved utility `template`",
+                "write the message as `template: { name, language, components }`, or use UPDATE inside the window",
+            ),
+            (Some(mt), "template") if mt != MessagingType::Utility => self.error(
+                "/messaging_type",
+                format!("a utility `template` is sent with `messaging_type: UTILITY`, not {}", mt.as_str()),
+                "set `messaging_type: UTILITY`",
+            ),
+            _ => {}
+        }
+        self.check_limits();
+        self.check_attachment();
+        self.check_utility_template();
+    }
+
+    fn check_limits(&mut self) {
+        let m = &self.raw.message;
+        if let Some(text) = m.text.as_deref().filter(|t| !t.contains("{{")) {
+            let n = text.chars().count();
+            if n >= limits::TEXT_BELOW {
+                self.error(
+                    "/message/text",
+                    format!("the text is {n} characters; Meta takes fewer than {}", limits::TEXT_BELOW),
+                    "shorten it, or split it into two campaigns",
+                );
+            }
+            if text.trim().is_empty() {
+                self.error("/message/text", "the text is empty", "write the message, or remove `text`");
+            }
+        }
+        if let Some(meta) = &m.metadata {
+            let n = meta.chars().count();
+            if self.has_provider(Provider::Graph) && n >= limits::GRAPH_METADATA_BELOW {
+                self.error(
+                    "/message/metadata",
+                    format!("metadata is {n} characters; Meta takes fewer than {}", limits::GRAPH_METADATA_BELOW),
+                    "shorten it",
+                );
+            }
+            if self.has_provider(Provider::Harasocial) && n > limits::HARASOCIAL_METADATA_MAX {
+                self.error(
+                    "/message/metadata",
+                    format!("metadata is {n} characters; Harasocial takes at most {}", limits::HARASOCIAL_METADATA_MAX),
+                    "shorten it",
+                );
+            }
+        }
+        let replies = m.quick_replies.as_deref().unwrap_or_default();
+        if replies.len() > limits::QUICK_REPLIES_MAX {
+            self.error(
+                "/message/quick_replies",
+                format!("{} quick replies; Meta takes at most {}", replies.len(), limits::QUICK_REPLIES_MAX),
+                "keep the 13 that matter most",
+            );
+        }
+        for (i, q) in replies.iter().enumerate() {
+            let at = format!("/message/quick_replies/{i}");
+            match q.content_type.unwrap_or(QuickReplyKind::Text) {
+                QuickReplyKind::Text => {
+                    if q.title.is_none() || q.payload.is_none() {
+                        self.error(
+                            &at,
+                            "a text quick reply needs `title` and `payload`",
+                            "write `{ title: Track, payload: TRACK_ORDER }`",
+                        );
+                    }
+                    if let Some(title) = q.title.as_deref().filter(|t| !t.contains("{{")) {
+                        let n = title.chars().count();
+                        if n > limits::QUICK_REPLY_TITLE_MAX {
+                            self.error(
+                                &format!("{at}/title"),
+                                format!(
+                                    "the title is {n} characters; Meta takes at most {}",
+                                    limits::QUICK_REPLY_TITLE_MAX
+                                ),
+                                "shorten it",
+                            );
+                        }
+                    }
+                    if let Some(p) = &q.payload
+                        && p.chars().count() > limits::QUICK_REPLY_PAYLOAD_MAX
+                    {
+                        self.error(&format!("{at}/payload"), "the payload is over 1000 characters", "shorten it");
+                    }
+                }
+                kind => {
+                    if q.title.is_some() || q.payload.is_some() || q.image_url.is_some() {
+                        self.error(
+                            &at,
+                            format!("a {kind:?} quick reply takes no title, payload or image_url"),
+                            "remove them; Messenger fills the button itself",
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn check_attachment(&mut self) {
+        let Some(a) = &self.raw.message.attachment else { return };
+        let at = "/message/attachment";
+        if a.kind == AttachmentKind::Template {
+            if a.url.is_some() || a.attachment_id.is_some() {
+                self.error(
+                    at,
+                    "a template attachment takes `payload`, not `url` or `attachment_id`",
+                    "remove `url`/`attachment_id`",
+                );
+            }
+            match &a.payload {
+                None => self.error(
+                    at,
+                    "a template attachment needs `payload` (Meta's template JSON)",
+                    "add `payload: { template_type: generic, elements: [...] }`",
+                ),
+                Some(p) => self.check_template_payload(p),
+            }
+            return;
+        }
+        if a.payload.is_some() {
+            self.error_at_key(
+                &format!("{at}/payload"),
+                "only `type: template` takes a payload",
+                "remove `payload`; give `url` or `attachment_id`",
+            );
+        }
+        match (&a.url, &a.attachment_id) {
+            (None, None) => self.error(
+                at,
+                format!("an {} attachment needs `url` or `attachment_id`", a.kind.as_str()),
+                "add `url: https://...`",
+            ),
+            (Some(_), Some(_)) => self.error_at_key(
+                &format!("{at}/attachment_id"),
+                "give `url` or `attachment_id`, not both",
+                "remove one",
+            ),
+            (Some(url), None) if !url.starts_with("https://") => {
+                self.error(&format!("{at}/url"), "the media URL must start with https://", "host the file on https")
+            }
+            _ => {}
+        }
+        if matches!(a.kind, AttachmentKind::Audio | AttachmentKind::Video) {
+            let rate = self.raw.send.as_ref().and_then(|s| s.rate).unwrap_or(20);
+            if rate > 10 {
+                self.error(
+                    "/send/rate",
+                    format!(
+                        "{} attachments may be sent at most 10 per second per page (Meta's limit); the rate is {rate}",
+                        a.kind.as_str()
+                    ),
+                    "set `send: { rate: 10 }` or lower",
+                );
+            }
+        }
+    }
+
+    fn check_template_payload(&mut self, p: &serde_json::Map<String, Value>) {
+        let at = "/message/attachment/payload";
+        let kind = p.get("template_type").and_then(Value::as_str);
+        match kind {
+            None => self.error(
+                at,
+                "the template payload needs `template_type`",
+                "add `template_type: generic` (or button, customer_feedback)",
+            ),
+            Some("generic") => {
+                let elements = p.get("elements").and_then(Value::as_array);
+                match elements {
+                    None => self.error(at, "a generic template needs `elements`", "add `elements: [{ title: ... }]`"),
+                    Some(e) if e.is_empty() || e.len() > 10 => self.error(
+                        &format!("{at}/elements"),
+                        format!("a generic template has 1 to 10 elements; this one has {}", e.len()),
+                        "keep at most 10",
+                    ),
+                    Some(e) => {
+                        for (i, el) in e.iter().enumerate() {
+                            let n = el.get("buttons").and_then(Value::as_array).map_or(0, Vec::len);
+                            if n > 3 {
+                                self.error(
+                                    &format!("{at}/elements/{i}/buttons"),
+                                    format!("an element has at most 3 buttons; this one has {n}"),
+                                    "keep at most 3",
+                                );
+                            }
+                        }
+                    }
+                }
+            }
+            Some("button") => {
+                let n = p.get("buttons").and_then(Value::as_array).map_or(0, Vec::len);
+                if !(1..=3).contains(&n) {
+                    self.error(
+                        at,
+                        format!("a button template has 1 to 3 buttons; this one has {n}"),
+                        "keep 1 to 3 buttons",
+                    );
+                }
+            }
+            Some("customer_feedback") => {}
+            Some(other) => self.error(
+                &format!("{at}/template_type"),
+                format!("template_type \"{other}\" is not one pagecast sends"),
+                "use generic, button or customer_feedback",
+            ),
+        }
+    }
+
+    fn check_utility_template(&mut self) {
+        let Some(t) = &self.raw.message.template else { return };
+        for (c, comp) in t.components.iter().enumerate() {
+            for (p, param) in comp.parameters.iter().enumerate() {
+                let (field, value) = match param.kind {
+                    ParameterKind::Text => ("text", &param.text),
+                    ParameterKind::Postback => ("payload", &param.payload),
+                    ParameterKind::Url => ("url", &param.url),
+                };
+                if value.is_none() {
+                    self.error(
+                        &format!("/message/template/components/{c}/parameters/{p}"),
+                        format!("a {:?} parameter needs `{field}`", param.kind).to_lowercase(),
+                        format!("add `{field}: ...`"),
+                    );
+                }
+            }
+        }
+    }
+
+    pub(super) fn message(&mut self) -> Option<MessageTemplate> {
+        match MessageTemplate::compile(&self.raw.message) {
+            Ok(m) => Some(m),
+            Err(errors) => {
+                for e in errors {
+                    self.error(
+                        &e.pointer,
+                        format!("the template does not parse: {}", e.message),
+                        "write variables as `{{ name }}`; a literal `{{` is written `{{ '{{' }}`",
+                    );
+                }
+                None
+            }
+        }
+    }
+}
