@@ -1,13 +1,16 @@
 //! Send benchmark: the pipeline against `pagecast-sandbox` on loopback.
 //!
-//! Run with `cargo bench --bench send` (about a minute; the sandbox binary is
-//! built by cargo and started by the bench). Every figure is one line with the
-//! measured value, the ideal it is compared to, the ratio and the target:
+//! Run with `cargo bench --bench send` (30 s to 2 min depending on how fast
+//! the pipeline is; the sandbox binary is built by cargo and started by the
+//! bench). Every run must send every message, or the bench panics. Each
+//! figure is one line with the measured value, the ideal it is compared to,
+//! the ratio and the target (`MISSED` when not met):
 //!
 //! - `throughput_20ms_c64`: 20,000 messages, sandbox latency 20 ms,
 //!   concurrency 64, no rate limit, no journal. Ideal: 64 requests in flight
 //!   for 20 ms each = 3200 msg/s. Shows what the pipeline loses to dispatch
-//!   and timers when the network is the bottleneck.
+//!   and timers when the network is the bottleneck. (The sandbox's own tokio
+//!   sleep rounds up to the next millisecond, so about 0.95 is the ceiling.)
 //! - `ledger_20ms_c64`: the same run with the real SQLite ledger (fresh state
 //!   directory, durable intent before every request, outcomes batched, flush
 //!   included in the time). Ideal: the run without a journal.
@@ -24,7 +27,8 @@
 //! - `cpu_per_msg_20ms_c64`: user+sys CPU of the bench process during the
 //!   first run (`/proc/self/stat`, 100 ticks/s), divided by messages. The
 //!   sandbox is a separate process: its CPU is not counted.
-//! - `peak_rss`: `VmHWM` of the bench process, after the first run and at the end.
+//! - `peak_rss`: `VmHWM` of the bench process after the two 20 ms runs, and at
+//!   the end (which adds the bare loop's 20,000 prebuilt `serde_json` bodies).
 
 mod common;
 
@@ -59,6 +63,13 @@ const TOKEN: &str = "bench-token";
 const TICKS_PER_SECOND: f64 = 100.0;
 
 fn main() {
+    // `cargo test --all-targets` runs bench binaries without `--bench`: this
+    // one needs half a minute of both cores, so it runs only under `cargo bench`.
+    if !std::env::args().any(|a| a == "--bench") {
+        println!("send bench: skipped (run `cargo bench --bench send`)");
+        return;
+    }
+    let started = Instant::now();
     let now: DateTime<Utc> = NOW.parse().expect("NOW is RFC 3339");
     let work = tempfile::tempdir().expect("create a temporary directory");
     let rt = runtime();
@@ -74,38 +85,40 @@ fn main() {
     rt.block_on(sandbox.set_latency(20));
     let cpu_before = cpu_ticks();
     let plain = run_pipeline(&rt, &sandbox, &bulk, now, NoJournal);
-    let cpu_used = (cpu_ticks() - cpu_before) as f64 / TICKS_PER_SECOND;
-    let rss_after_first = peak_rss_kib();
+    let cpu_seconds = (cpu_ticks() - cpu_before) as f64 / TICKS_PER_SECOND;
+    let ideal = CONCURRENCY as f64 / 0.020;
+    report("throughput_20ms_c64", plain.rate(), ideal, "msg/s", "64 / 20 ms", Target::AtLeast(0.90));
+
     let with_ledger = run_with_ledger(&rt, &sandbox, &bulk, now);
+    let rss_pipeline = peak_rss_kib();
+    let ideal = plain.rate();
+    report("ledger_20ms_c64", with_ledger.rate(), ideal, "msg/s", "same run, no journal", Target::AtLeast(0.90));
 
     rt.block_on(sandbox.set_latency(0));
     let (pipeline_best, bare_best) = pipeline_against_bare(&rt, &sandbox, &bulk, now);
-    let window = rate_windows(&rt, &sandbox, &paced, now);
+    let (measured, ideal) = (pipeline_best.rate(), bare_best.rate());
+    let ideal_is = "bare reqwest loop; best of 2 runs each";
+    report("pipeline_vs_bare_0ms_c64", measured, ideal, "msg/s", ideal_is, Target::AtLeast(0.80));
 
-    let ideal = CONCURRENCY as f64 / 0.020;
-    report("throughput_20ms_c64", plain.rate(), ideal, "msg/s", "64 / 20 ms", Target::AtLeast(0.90));
-    report("ledger_20ms_c64", with_ledger.rate(), plain.rate(), "msg/s", "same run, no journal", Target::AtLeast(0.90));
-    report(
-        "pipeline_vs_bare_0ms_c64",
-        pipeline_best.rate(),
-        bare_best.rate(),
-        "msg/s",
-        "bare reqwest loop; best of 2 runs each",
-        Target::AtLeast(0.80),
-    );
-    report("rate_50_window_10s", window.in_window as f64, 500.0, "requests", "50/s x 10 s", Target::Within(0.95, 1.05));
-    report("rate_50_max_1s", window.max_per_second as f64, 50.0, "requests", "50/s, any 1 s window", Target::None);
+    let window = rate_windows(&rt, &sandbox, &paced, now);
+    let in_window = window.in_window as f64;
+    report("rate_50_window_10s", in_window, 500.0, "requests", "50/s x 10 s", Target::Within(0.95, 1.05));
+    let busiest = window.max_per_second as f64;
+    report("rate_50_max_1s", busiest, 50.0, "requests", "50/s, any 1 s window", Target::None);
+
     println!(
-        "cpu_per_msg_20ms_c64: {:.1} us/msg  ({:.2} s user+sys for {} msgs in the bench process; sandbox CPU not counted)",
-        cpu_used * 1e6 / plain.sent as f64,
-        cpu_used,
+        "cpu_per_msg_20ms_c64: {:.1} us/msg  ({cpu_seconds:.2} s user+sys for {} msgs in the bench process; \
+         sandbox CPU not counted)",
+        cpu_seconds * 1e6 / plain.sent as f64,
         plain.sent
     );
     println!(
-        "peak_rss: {} MiB after run 1, {} MiB at the end  (VmHWM of the bench process)",
-        rss_after_first / 1024,
+        "peak_rss: {} MiB after runs 1-2 (pipeline, ledger; {RECIPIENTS} recipients), {} MiB at the end \
+         (includes the bare loop's prebuilt bodies)  (VmHWM of the bench process)",
+        rss_pipeline / 1024,
         peak_rss_kib() / 1024
     );
+    println!("bench wall time: {:.0} s", started.elapsed().as_secs_f64());
 }
 
 /// The runtime `pagecast run` uses: multi-thread, 2 workers.
@@ -222,8 +235,7 @@ fn graph_bodies(campaign: &Campaign, audiences: &Audiences, fixture: &Fixture) -
         .iter()
         .map(|job| {
             let ((_, recipient), person) = audiences.people.get_index(job.person).expect("job indexes people");
-            let message =
-                campaign.message.render(person.vars.iter().map(|(k, v)| (&**k, &**v))).expect("bench message renders");
+            let message = campaign.message.render(person.vars.iter()).expect("bench message renders");
             wire::graph_body(envelope, recipient, &message)
         })
         .collect()
@@ -378,7 +390,7 @@ impl Journal for LedgerJournal {
             campaign: self.campaign.id.clone(),
             occurrence: self.occurrence.clone(),
             page: self.campaign.pages[r.page as usize].id.clone(),
-            recipient: recipient.clone(),
+            recipient: recipient.to_string(),
             outcome: r.outcome.as_str().to_string(),
             reason: r.reason.clone(),
             error_code: r.code,

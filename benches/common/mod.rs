@@ -134,7 +134,7 @@ impl Fixture {
             .decisions
             .iter()
             .filter(|d| d.verdict == Verdict::Send)
-            .map(|d| Job { page: d.page, person: d.person })
+            .map(|d| Job { page: d.page, person: d.person as usize })
             .collect();
         assert_eq!(jobs.len(), recipients, "every bench recipient should be planned as send");
         Fixture { campaign: Arc::new(campaign), audiences: Arc::new(audiences), jobs }

@@ -89,12 +89,19 @@ impl Client {
     }
 
     /// Sends one message and classifies the answer.
-    pub async fn send(&self, provider: Provider, page: &str, token: &str, body: &Value) -> Answer {
+    pub async fn send(&self, provider: Provider, page: &str, token: &str, body: &[u8]) -> Answer {
         let url = match provider {
             Provider::Graph => format!("{}/{page}/messages", self.endpoints.graph),
             Provider::Harasocial => format!("{}/social/messages.json", self.endpoints.harasocial),
         };
-        let response = self.http.post(&url).bearer_auth(token).json(body).send().await;
+        let response = self
+            .http
+            .post(&url)
+            .bearer_auth(token)
+            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .body(body.to_vec())
+            .send()
+            .await;
         let response = match response {
             Ok(r) => r,
             Err(e) => return classify::transport(transport_kind(&e)),

@@ -2,13 +2,14 @@
 //! per-page rate.
 //!
 //! ```text
-//! per page: dispatcher ──wait_turn (rate + throttle pause)──▶ global semaphore ──▶ task
-//! task: window check ─▶ intent (durable) ─▶ POST ─▶ classify ─▶ retry / pause / record
+//! per page: dispatcher ──wait_turn (rate + throttle pause)──▶ shared queue (bounded)
+//! `concurrency` workers: window check ─▶ intent (durable) ─▶ POST ─▶ classify ─▶ retry / pause / record
 //! ```
 //!
 //! Each page has a dispatcher that takes its recipients in plan order and
-//! waits for its next rate slot before taking one of the run's `concurrency`
-//! permits, so a slow or throttled page never starves the others. A throttle
+//! waits for its next rate slot before queueing one for the run's
+//! `concurrency` workers, so a slow or throttled page never holds a worker
+//! while it waits, and never starves the others. A throttle
 //! moves the page's shared "not before" instant, which every task of that page
 //! honours. A fatal answer stops its page only; Ctrl-C stops dispatching, and
 //! requests already in flight finish and are recorded.
@@ -19,12 +20,12 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{Semaphore, watch};
+use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::classify::{self, Class};
 use super::client::{Client, Redactor};
-use super::wire::{self, GraphEnvelope};
+use super::wire::{self, BodyTemplate, GraphEnvelope};
 use crate::audience::merge::Audiences;
 use crate::campaign::model::Provider;
 use crate::campaign::{Campaign, Page};
@@ -183,6 +184,8 @@ struct PageState {
     stop_reason: Mutex<Option<String>>,
     failures_in_row: AtomicU32,
     max_pause: Duration,
+    /// The page's body, serialized once, when the message has no templates.
+    body: Option<BodyTemplate>,
 }
 
 struct Gate {
@@ -193,7 +196,7 @@ struct Gate {
 }
 
 impl PageState {
-    fn new(rate: u32, max_pause: Duration) -> Self {
+    fn new(rate: u32, max_pause: Duration, body: Option<BodyTemplate>) -> Self {
         let now = Instant::now();
         PageState {
             interval: Duration::from_secs_f64(1.0 / f64::from(rate.max(1))),
@@ -202,6 +205,7 @@ impl PageState {
             stop_reason: Mutex::new(None),
             failures_in_row: AtomicU32::new(0),
             max_pause,
+            body,
         }
     }
 
@@ -267,22 +271,53 @@ async fn sleep_or_cancel(at: Instant, cancel: &mut watch::Receiver<bool>) -> boo
     if *cancel.borrow() {
         return false;
     }
+    // tokio's timer rounds every deadline up to the next millisecond, so a
+    // sleep for a slot that is (nearly) due would cap a page near 1,000/s.
+    // The rate stays exact: slots advance from the slot, not the wake time.
+    if at <= Instant::now() + TIMER_GRAIN {
+        return true;
+    }
     tokio::select! {
         _ = tokio::time::sleep_until(at) => true,
-        _ = cancel.changed() => !*cancel.borrow(),
+        changed = cancel.changed() => match changed {
+            Ok(()) => !*cancel.borrow(),
+            // No one can cancel any more: just sleep.
+            Err(_) => {
+                tokio::time::sleep_until(at).await;
+                true
+            }
+        },
     }
 }
 
+/// The resolution of tokio's timer.
+const TIMER_GRAIN: Duration = Duration::from_millis(1);
+
 /// Sends every job and returns one result per job.
 pub async fn run<J: Journal>(ctx: Arc<Context<J>>, jobs: Vec<Job>) -> SendSummary {
+    let job_count = jobs.len();
     let settings = ctx.campaign.send;
     let max_pause = settings.max_pause.to_std().unwrap_or(Duration::from_secs(900));
-    let pages: Arc<Vec<PageState>> =
-        Arc::new(ctx.campaign.pages.iter().map(|_| PageState::new(settings.rate, max_pause)).collect());
-    let permits = Arc::new(Semaphore::new(settings.concurrency.max(1)));
-    let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+    let campaign = &ctx.campaign;
+    let constant = campaign.message.is_constant();
+    let pages: Arc<Vec<PageState>> = Arc::new(
+        campaign
+            .pages
+            .iter()
+            .map(|page| {
+                let body = constant
+                    .then(|| BodyTemplate::new(|r| request_body(campaign, page, r, campaign.message.spec())))
+                    .flatten();
+                PageState::new(settings.rate, max_pause, body)
+            })
+            .collect(),
+    );
+    let workers = settings.concurrency.max(1);
+    // Bounded: a page's dispatcher is at most `concurrency` jobs ahead of the workers.
+    let (queue, jobs_rx) = tokio::sync::mpsc::channel::<Job>(workers);
+    let jobs_rx = Arc::new(tokio::sync::Mutex::new(jobs_rx));
 
-    // ── one dispatcher per page ──────────────────────────────────────────
+    // ── one dispatcher per page: its rate gate, then the shared queue ────
     let mut per_page: Vec<Vec<Job>> = vec![Vec::new(); ctx.campaign.pages.len()];
     for job in jobs {
         per_page[job.page as usize].push(job);
@@ -290,40 +325,54 @@ pub async fn run<J: Journal>(ctx: Arc<Context<J>>, jobs: Vec<Job>) -> SendSummar
     let mut dispatchers = tokio::task::JoinSet::new();
     for (p, page_jobs) in per_page.into_iter().enumerate() {
         ctx.progress[p].total.store(page_jobs.len() as u64, Ordering::Relaxed);
-        let (ctx, pages, permits, tx) = (ctx.clone(), pages.clone(), permits.clone(), tx.clone());
+        let (ctx, pages, queue) = (ctx.clone(), pages.clone(), queue.clone());
         dispatchers.spawn(async move {
+            let state = &pages[p];
             let mut cancel = ctx.cancel.clone();
-            let mut jobs = page_jobs.into_iter();
-            for job in jobs.by_ref() {
-                let state = &pages[job.page as usize];
+            let mut jobs = page_jobs.into_iter().peekable();
+            while let Some(job) = jobs.peek().copied() {
                 state.wait_turn(&mut cancel).await;
-                if state.is_stopped() || *cancel.borrow() {
-                    let _ = tx.send(not_attempted(job, state));
+                if state.is_stopped() || *cancel.borrow() || queue.send(job).await.is_err() {
                     break;
                 }
-                let permit = permits.clone().acquire_owned().await.expect("semaphore stays open");
-                let (ctx, pages, tx) = (ctx.clone(), pages.clone(), tx.clone());
-                tokio::spawn(async move {
-                    let result = send_one(&ctx, &pages[job.page as usize], job).await;
-                    drop(permit);
-                    let _ = tx.send(result);
-                });
+                jobs.next();
             }
-            for job in jobs {
-                let _ = tx.send(not_attempted(job, &pages[job.page as usize]));
-            }
+            // What is left was never queued: the page stopped, or Ctrl-C came.
+            jobs.map(|job| record(&ctx, not_attempted(job, state))).collect::<Vec<_>>()
         });
     }
-    drop(tx);
+    drop(queue);
 
-    // ── collect results as they come ────────────────────────────────────
-    let mut summary = SendSummary::default();
-    while let Some(result) = rx.recv().await {
-        ctx.journal.outcome(&result);
-        ctx.progress[result.page as usize].add(result.outcome);
-        summary.results.push(result);
+    // ── `concurrency` workers: send one recipient at a time, record it ───
+    let mut pool = tokio::task::JoinSet::new();
+    for _ in 0..workers {
+        let (ctx, pages, jobs_rx) = (ctx.clone(), pages.clone(), jobs_rx.clone());
+        pool.spawn(async move {
+            let mut done = Vec::new();
+            loop {
+                let next = jobs_rx.lock().await.recv().await;
+                let Some(job) = next else { break };
+                let state = &pages[job.page as usize];
+                // The page may have stopped, or Ctrl-C come, while the job queued.
+                let result = if state.is_stopped() || *ctx.cancel.borrow() {
+                    not_attempted(job, state)
+                } else {
+                    send_one(&ctx, state, job).await
+                };
+                done.push(record(&ctx, result));
+            }
+            done
+        });
     }
-    while dispatchers.join_next().await.is_some() {}
+
+    // ── gather ───────────────────────────────────────────────────────────
+    let mut summary = SendSummary::default();
+    for set in [&mut dispatchers, &mut pool] {
+        while let Some(done) = set.join_next().await {
+            summary.results.extend(done.expect("pipeline tasks do not panic"));
+        }
+    }
+    assert_eq!(summary.results.len(), job_count, "every job ends with exactly one result");
     summary.interrupted = *ctx.cancel.borrow();
     for (i, state) in pages.iter().enumerate() {
         if let Some(reason) = state.stop_reason.lock().expect("not poisoned").clone() {
@@ -331,6 +380,13 @@ pub async fn run<J: Journal>(ctx: Arc<Context<J>>, jobs: Vec<Job>) -> SendSummar
         }
     }
     summary
+}
+
+/// Hands a final result to the journal and the progress counters.
+fn record<J: Journal>(ctx: &Context<J>, result: SendResult) -> SendResult {
+    ctx.journal.outcome(&result);
+    ctx.progress[result.page as usize].add(result.outcome);
+    result
 }
 
 fn not_attempted(job: Job, state: &PageState) -> SendResult {
@@ -368,15 +424,18 @@ async fn send_one<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) -> 
     if let Err(reason) = page.rule.check(person.last_interaction, ctx.clock.now()) {
         return result(job, Outcome::Skipped, Some(reason.as_str().into()), 0);
     }
-    let message = match ctx.campaign.message.render(person.vars.iter()) {
-        Ok(m) => m,
-        Err(detail) => {
-            let mut r = result(job, Outcome::Skipped, Some(SkipReason::TemplateError.as_str().into()), 0);
-            r.message = Some(detail);
-            return r;
-        }
+    let body = match &state.body {
+        Some(template) => template.fill(recipient),
+        None => match ctx.campaign.message.render(person.vars.iter()) {
+            Ok(message) => serde_json::to_vec(&request_body(&ctx.campaign, page, recipient, &message))
+                .expect("a JSON value serializes"),
+            Err(detail) => {
+                let mut r = result(job, Outcome::Skipped, Some(SkipReason::TemplateError.as_str().into()), 0);
+                r.message = Some(detail);
+                return r;
+            }
+        },
     };
-    let body = request_body(&ctx.campaign, page, recipient, &message);
     if let Err(e) = ctx.journal.intent(&page.id, recipient).await {
         state.stop(format!("the ledger could not record the intent: {e}"));
         return result(job, Outcome::NotAttempted, Some(format!("ledger error: {e}")), 0);
