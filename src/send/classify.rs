@@ -138,12 +138,17 @@ pub fn graph_error_class(code: i64, subcode: Option<i64>, is_transient: bool) ->
 
 /// Classifies a Graph Send API answer.
 pub fn graph(status: u16, body: &[u8], usage_header: Option<&str>) -> Answer {
-    let json: Option<Value> = serde_json::from_slice(body).ok();
     if (200..300).contains(&status) {
+        // The hot path: read only the id, without building a JSON tree.
+        #[derive(serde::Deserialize)]
+        struct Delivered {
+            message_id: Option<String>,
+        }
         let mut a = Answer::new(Class::Sent);
-        a.message_id = json.as_ref().and_then(|j| j.get("message_id")).and_then(Value::as_str).map(String::from);
+        a.message_id = serde_json::from_slice::<Delivered>(body).ok().and_then(|d| d.message_id);
         return a;
     }
+    let json: Option<Value> = serde_json::from_slice(body).ok();
     let error = json.as_ref().and_then(|j| j.get("error")).filter(|e| e.get("code").is_some());
     let Some(error) = error else {
         return http_status_class(status);

@@ -57,6 +57,14 @@ impl Redactor {
     }
 }
 
+/// One page's endpoint and credentials, prepared once per run.
+#[derive(Debug, Clone)]
+pub struct Target {
+    provider: Provider,
+    url: reqwest::Url,
+    auth: reqwest::header::HeaderValue,
+}
+
 /// The HTTP client of a run.
 #[derive(Debug, Clone)]
 pub struct Client {
@@ -88,16 +96,27 @@ impl Client {
         &self.endpoints
     }
 
-    /// Sends one message and classifies the answer.
-    pub async fn send(&self, provider: Provider, page: &str, token: &str, body: &[u8]) -> Answer {
+    /// Where one page's messages go, with its `Authorization` header built
+    /// once (and marked sensitive, so no debug output shows it).
+    pub fn target(&self, provider: Provider, page: &str, token: &str) -> Result<Target, String> {
         let url = match provider {
             Provider::Graph => format!("{}/{page}/messages", self.endpoints.graph),
             Provider::Harasocial => format!("{}/social/messages.json", self.endpoints.harasocial),
         };
+        let url = reqwest::Url::parse(&url).map_err(|e| format!("bad API URL {url}: {e}"))?;
+        let mut auth = reqwest::header::HeaderValue::from_str(&format!("Bearer {token}"))
+            .map_err(|_| "the token holds characters an HTTP header cannot carry (a newline?)".to_string())?;
+        auth.set_sensitive(true);
+        Ok(Target { provider, url, auth })
+    }
+
+    /// Sends one message and classifies the answer.
+    pub async fn send(&self, target: &Target, body: &[u8]) -> Answer {
+        let provider = target.provider;
         let response = self
             .http
-            .post(&url)
-            .bearer_auth(token)
+            .post(target.url.clone())
+            .header(reqwest::header::AUTHORIZATION, target.auth.clone())
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .body(body.to_vec())
             .send()

@@ -24,7 +24,7 @@ use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::classify::{self, Class};
-use super::client::{Client, Redactor};
+use super::client::{Client, Redactor, Target};
 use super::wire::{self, BodyTemplate, GraphEnvelope};
 use crate::audience::merge::Audiences;
 use crate::campaign::model::Provider;
@@ -186,6 +186,9 @@ struct PageState {
     max_pause: Duration,
     /// The page's body, serialized once, when the message has no templates.
     body: Option<BodyTemplate>,
+    /// URL and `Authorization` header (None when the token cannot be sent:
+    /// the page is then stopped before it starts).
+    target: Option<Target>,
 }
 
 struct Gate {
@@ -196,16 +199,17 @@ struct Gate {
 }
 
 impl PageState {
-    fn new(rate: u32, max_pause: Duration, body: Option<BodyTemplate>) -> Self {
+    fn new(rate: u32, max_pause: Duration, body: Option<BodyTemplate>, target: Result<Target, String>) -> Self {
         let now = Instant::now();
         PageState {
             interval: Duration::from_secs_f64(1.0 / f64::from(rate.max(1))),
             gate: Mutex::new(Gate { next_slot: now, not_before: now, paused: Duration::ZERO, throttles_in_row: 0 }),
-            stopped: AtomicBool::new(false),
-            stop_reason: Mutex::new(None),
             failures_in_row: AtomicU32::new(0),
             max_pause,
             body,
+            stopped: AtomicBool::new(target.is_err()),
+            stop_reason: Mutex::new(target.as_ref().err().cloned()),
+            target: target.ok(),
         }
     }
 
@@ -304,11 +308,13 @@ pub async fn run<J: Journal>(ctx: Arc<Context<J>>, jobs: Vec<Job>) -> SendSummar
         campaign
             .pages
             .iter()
-            .map(|page| {
+            .enumerate()
+            .map(|(i, page)| {
                 let body = constant
                     .then(|| BodyTemplate::new(|r| request_body(campaign, page, r, campaign.message.spec())))
                     .flatten();
-                PageState::new(settings.rate, max_pause, body)
+                let target = ctx.client.target(page.provider, &page.id, &ctx.tokens[i]);
+                PageState::new(settings.rate, max_pause, body, target)
             })
             .collect(),
     );
@@ -448,7 +454,10 @@ async fn send_one<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) -> 
     let mut maybe_delivered = false;
     loop {
         attempts += 1;
-        let answer = ctx.client.send(page.provider, &page.id, &ctx.tokens[job.page as usize], &body).await;
+        let Some(target) = &state.target else {
+            return interrupted_after(result(job, Outcome::NotAttempted, None, attempts - 1), "no usable token", false);
+        };
+        let answer = ctx.client.send(target, &body).await;
         let mut r = result(job, Outcome::Failed, None, attempts);
         r.code = answer.code;
         r.subcode = answer.subcode;
