@@ -2,18 +2,19 @@
 //! per-page rate.
 //!
 //! ```text
-//! per page: dispatcher ──wait_turn (rate + throttle pause)──▶ shared queue (bounded)
-//! `concurrency` workers: window check ─▶ intent (durable) ─▶ POST ─▶ classify ─▶ retry / pause / record
+//! `concurrency` workers, each: take the job of the page whose rate slot comes first
+//!   ─▶ wait for the slot ─▶ window check ─▶ intent (durable) ─▶ POST ─▶ classify ─▶ retry / pause / record
 //! ```
 //!
-//! Each page has a dispatcher that takes its recipients in plan order and
-//! waits for its next rate slot before queueing one for the run's
-//! `concurrency` workers, so a slow or throttled page never holds a worker
-//! while it waits, and never starves the others. A throttle
+//! Jobs wait in per-page queues (plan order). A free worker takes the next
+//! job of the page that may send soonest and reserves that page's rate slot,
+//! so a throttled page, whose next slot is far away, is chosen only when no
+//! other page has work, and a slow page never starves the others. A throttle
 //! moves the page's shared "not before" instant, which every task of that page
 //! honours. A fatal answer stops its page only; Ctrl-C stops dispatching, and
 //! requests already in flight finish and are recorded.
 
+use std::collections::VecDeque;
 use std::future::Future;
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -225,21 +226,31 @@ impl PageState {
         self.stopped.store(true, Ordering::SeqCst);
     }
 
+    /// The earliest instant this page may send again.
+    fn available_at(&self) -> Instant {
+        let g = self.gate.lock().expect("not poisoned");
+        g.next_slot.max(g.not_before)
+    }
+
+    /// Takes the page's next rate slot: (the slot, the pause it honours).
+    fn reserve(&self) -> (Instant, Instant) {
+        let mut g = self.gate.lock().expect("not poisoned");
+        let slot = g.next_slot.max(g.not_before).max(Instant::now());
+        g.next_slot = slot + self.interval;
+        (slot, g.not_before)
+    }
+
+    /// True when a throttle moved the pause past `not_before` and it is not over.
+    fn paused_since(&self, not_before: Instant) -> bool {
+        let current = self.gate.lock().expect("not poisoned").not_before;
+        current > not_before && Instant::now() < current
+    }
+
     /// Waits for this page's next rate slot, and past any throttle pause.
     async fn wait_turn(&self, cancel: &mut watch::Receiver<bool>) {
         loop {
-            let (slot, not_before) = {
-                let mut g = self.gate.lock().expect("not poisoned");
-                let slot = g.next_slot.max(g.not_before).max(Instant::now());
-                g.next_slot = slot + self.interval;
-                (slot, g.not_before)
-            };
-            if !sleep_or_cancel(slot, cancel).await {
-                return;
-            }
-            // A throttle may have moved the pause after this slot was given.
-            let current = self.gate.lock().expect("not poisoned").not_before;
-            if current <= not_before || Instant::now() >= current || self.is_stopped() {
+            let (slot, not_before) = self.reserve();
+            if !sleep_or_cancel(slot, cancel).await || !self.paused_since(not_before) || self.is_stopped() {
                 return;
             }
         }
@@ -318,54 +329,43 @@ pub async fn run<J: Journal>(ctx: Arc<Context<J>>, jobs: Vec<Job>) -> SendSummar
             })
             .collect(),
     );
-    let workers = settings.concurrency.max(1);
-    // Bounded: a page's dispatcher is at most `concurrency` jobs ahead of the workers.
-    let (queue, jobs_rx) = tokio::sync::mpsc::channel::<Job>(workers);
-    let jobs_rx = Arc::new(tokio::sync::Mutex::new(jobs_rx));
-
-    // ── one dispatcher per page: its rate gate, then the shared queue ────
-    let mut per_page: Vec<Vec<Job>> = vec![Vec::new(); ctx.campaign.pages.len()];
-    for job in jobs {
-        per_page[job.page as usize].push(job);
+    for (p, n) in jobs
+        .iter()
+        .fold(vec![0u64; pages.len()], |mut n, j| {
+            n[j.page as usize] += 1;
+            n
+        })
+        .into_iter()
+        .enumerate()
+    {
+        ctx.progress[p].total.store(n, Ordering::Relaxed);
     }
-    let mut dispatchers = tokio::task::JoinSet::new();
-    for (p, page_jobs) in per_page.into_iter().enumerate() {
-        ctx.progress[p].total.store(page_jobs.len() as u64, Ordering::Relaxed);
-        let (ctx, pages, queue) = (ctx.clone(), pages.clone(), queue.clone());
-        dispatchers.spawn(async move {
-            let state = &pages[p];
-            let mut cancel = ctx.cancel.clone();
-            let mut jobs = page_jobs.into_iter().peekable();
-            while let Some(job) = jobs.peek().copied() {
-                state.wait_turn(&mut cancel).await;
-                if state.is_stopped() || *cancel.borrow() || queue.send(job).await.is_err() {
-                    break;
-                }
-                jobs.next();
-            }
-            // What is left was never queued: the page stopped, or Ctrl-C came.
-            jobs.map(|job| record(&ctx, not_attempted(job, state))).collect::<Vec<_>>()
-        });
-    }
-    drop(queue);
+    let queues = Arc::new(Queues::new(pages.len(), jobs));
 
-    // ── `concurrency` workers: send one recipient at a time, record it ───
+    // ── `concurrency` workers, each taking the job of the page that may send soonest ──
     let mut pool = tokio::task::JoinSet::new();
-    for _ in 0..workers {
-        let (ctx, pages, jobs_rx) = (ctx.clone(), pages.clone(), jobs_rx.clone());
+    for _ in 0..settings.concurrency.max(1) {
+        let (ctx, pages, queues) = (ctx.clone(), pages.clone(), queues.clone());
         pool.spawn(async move {
+            let mut cancel = ctx.cancel.clone();
             let mut done = Vec::new();
             loop {
-                let next = jobs_rx.lock().await.recv().await;
-                let Some(job) = next else { break };
-                let state = &pages[job.page as usize];
-                // The page may have stopped, or Ctrl-C come, while the job queued.
-                let result = if state.is_stopped() || *ctx.cancel.borrow() {
-                    not_attempted(job, state)
-                } else {
-                    send_one(&ctx, state, job).await
+                let (job, slot, not_before) = match queues.next(&pages, *cancel.borrow()) {
+                    Next::Done => break,
+                    Next::Drained(jobs) => {
+                        done.extend(jobs.into_iter().map(|j| record(&ctx, not_attempted(j, &pages[j.page as usize]))));
+                        continue;
+                    }
+                    Next::Job(job, slot, not_before) => (job, slot, not_before),
                 };
-                done.push(record(&ctx, result));
+                let state = &pages[job.page as usize];
+                // Ctrl-C, a stop, or a throttle that moved the pause while this
+                // worker waited: hand the job back and choose again.
+                if !sleep_or_cancel(slot, &mut cancel).await || state.is_stopped() || state.paused_since(not_before) {
+                    queues.put_back(job);
+                    continue;
+                }
+                done.push(record(&ctx, send_one(&ctx, state, job).await));
             }
             done
         });
@@ -373,10 +373,8 @@ pub async fn run<J: Journal>(ctx: Arc<Context<J>>, jobs: Vec<Job>) -> SendSummar
 
     // ── gather ───────────────────────────────────────────────────────────
     let mut summary = SendSummary::default();
-    for set in [&mut dispatchers, &mut pool] {
-        while let Some(done) = set.join_next().await {
-            summary.results.extend(done.expect("pipeline tasks do not panic"));
-        }
+    while let Some(done) = pool.join_next().await {
+        summary.results.extend(done.expect("pipeline tasks do not panic"));
     }
     assert_eq!(summary.results.len(), job_count, "every job ends with exactly one result");
     summary.interrupted = *ctx.cancel.borrow();
@@ -386,6 +384,56 @@ pub async fn run<J: Journal>(ctx: Arc<Context<J>>, jobs: Vec<Job>) -> SendSummar
         }
     }
     summary
+}
+
+/// The jobs not yet started, per page, in plan order.
+struct Queues {
+    per_page: Mutex<Vec<VecDeque<Job>>>,
+}
+
+/// What a worker does next.
+enum Next {
+    /// Send this job at `slot` (the page's pause was the second instant).
+    Job(Job, Instant, Instant),
+    /// These jobs will not be sent (their page stopped, or Ctrl-C).
+    Drained(Vec<Job>),
+    /// Nothing is left.
+    Done,
+}
+
+impl Queues {
+    fn new(pages: usize, jobs: Vec<Job>) -> Self {
+        let mut per_page = vec![VecDeque::new(); pages];
+        for job in jobs {
+            per_page[job.page as usize].push_back(job);
+        }
+        Queues { per_page: Mutex::new(per_page) }
+    }
+
+    /// The next job of the page that may send soonest, with its rate slot
+    /// reserved; or the jobs that will never be sent.
+    fn next(&self, pages: &[PageState], cancelled: bool) -> Next {
+        let mut queues = self.per_page.lock().expect("not poisoned");
+        let drained: Vec<Job> = queues
+            .iter_mut()
+            .enumerate()
+            .filter(|(p, _)| cancelled || pages[*p].is_stopped())
+            .flat_map(|(_, q)| q.drain(..))
+            .collect();
+        if !drained.is_empty() {
+            return Next::Drained(drained);
+        }
+        let soonest = (0..queues.len()).filter(|p| !queues[*p].is_empty()).min_by_key(|p| pages[*p].available_at());
+        let Some(p) = soonest else { return Next::Done };
+        let job = queues[p].pop_front().expect("not empty");
+        let (slot, not_before) = pages[p].reserve();
+        Next::Job(job, slot, not_before)
+    }
+
+    /// Returns a job that was taken but not started, to the front of its page.
+    fn put_back(&self, job: Job) {
+        self.per_page.lock().expect("not poisoned")[job.page as usize].push_front(job);
+    }
 }
 
 /// Hands a final result to the journal and the progress counters.
