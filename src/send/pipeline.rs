@@ -490,6 +490,11 @@ async fn send_one<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) -> 
             }
         },
     };
+    // Pages without a usable token are stopped before they start; this is
+    // only a guard.
+    let Some(target) = &state.target else {
+        return result(job, Outcome::NotAttempted, Some("the page has no usable token".into()), 0);
+    };
     if let Err(e) = ctx.journal.intent(&page.id, recipient).await {
         state.stop(format!("the ledger could not record the intent: {e}"));
         return result(job, Outcome::NotAttempted, Some(format!("ledger error: {e}")), 0);
@@ -502,9 +507,6 @@ async fn send_one<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) -> 
     let mut maybe_delivered = false;
     loop {
         attempts += 1;
-        let Some(target) = &state.target else {
-            return interrupted_after(result(job, Outcome::NotAttempted, None, attempts - 1), "no usable token", false);
-        };
         let answer = ctx.client.send(target, &body).await;
         let mut r = result(job, Outcome::Failed, None, attempts);
         r.code = answer.code;
