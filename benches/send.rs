@@ -39,10 +39,11 @@ use std::time::{Duration, Instant};
 use chrono::{DateTime, Utc};
 use pagecast::audience::merge::Audiences;
 use pagecast::campaign::Campaign;
-use pagecast::ledger::{Ledger, LedgerWriter, OutcomeRecord};
+use pagecast::ledger::Ledger;
+use pagecast::ledger::journal::LedgerJournal;
 use pagecast::report::Outcome;
 use pagecast::send::client::{Client, Endpoints, Redactor};
-use pagecast::send::pipeline::{self, Clock, Context, Journal, NoJournal, Progress, SendResult};
+use pagecast::send::pipeline::{self, Clock, Context, Journal, NoJournal, Progress};
 use pagecast::send::wire::{self, GraphEnvelope};
 use serde_json::Value;
 use tokio::runtime::Runtime;
@@ -194,14 +195,9 @@ fn run_with_ledger(rt: &Runtime, sandbox: &Sandbox, fixture: &Fixture, now: Date
     let state = tempfile::tempdir().expect("create the ledger's state directory");
     let ledger = Ledger::open(state.path()).expect("open a fresh ledger");
     let run_id = ledger.start_run(&fixture.campaign.id, "default", Utc::now()).expect("start a ledger run");
-    let journal = LedgerJournal {
-        writer: ledger.writer(),
-        campaign: fixture.campaign.clone(),
-        audiences: fixture.audiences.clone(),
-        occurrence: "default".to_string(),
-        run_id,
-    };
-    let writer = journal.writer.clone();
+    let writer = ledger.writer();
+    let journal =
+        LedgerJournal::new(writer.clone(), fixture.campaign.clone(), fixture.audiences.clone(), "default", run_id);
     let sent = run_pipeline(rt, sandbox, fixture, now, journal);
     let started = Instant::now();
     rt.block_on(writer.flush()).expect("the ledger records every outcome");
@@ -365,41 +361,4 @@ fn peak_rss_kib() -> u64 {
 
 fn cores() -> usize {
     std::thread::available_parallelism().map_or(1, |n| n.get())
-}
-
-/// The ledger as the pipeline's journal, like `commands::run`'s private one.
-struct LedgerJournal {
-    writer: LedgerWriter,
-    campaign: Arc<Campaign>,
-    audiences: Arc<Audiences>,
-    occurrence: String,
-    run_id: i64,
-}
-
-impl Journal for LedgerJournal {
-    async fn intent(&self, page: &str, recipient: &str) -> Result<(), String> {
-        self.writer
-            .intent(&self.campaign.id, &self.occurrence, page, recipient, self.run_id, Utc::now())
-            .await
-            .map_err(|e| e.to_string())
-    }
-
-    fn outcome(&self, r: &SendResult) {
-        let ((_, recipient), _) = self.audiences.people.get_index(r.person).expect("result indexes people");
-        self.writer.outcome(OutcomeRecord {
-            campaign: self.campaign.id.clone(),
-            occurrence: self.occurrence.clone(),
-            page: self.campaign.pages[r.page as usize].id.clone(),
-            recipient: recipient.to_string(),
-            outcome: r.outcome.as_str().to_string(),
-            reason: r.reason.clone(),
-            error_code: r.code,
-            error_subcode: r.subcode,
-            error_message: r.message.clone(),
-            message_id: r.message_id.clone(),
-            attempts: r.attempts,
-            at: r.at,
-            run_id: self.run_id,
-        });
-    }
 }

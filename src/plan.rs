@@ -122,6 +122,15 @@ fn render_check(campaign: &Campaign, person: &Person) -> Result<(), String> {
 }
 
 impl Plan {
+    /// The recipients to send to, as pipeline jobs.
+    pub fn jobs(&self) -> Vec<crate::send::pipeline::Job> {
+        self.decisions
+            .iter()
+            .filter(|d| d.verdict == Verdict::Send)
+            .map(|d| crate::send::pipeline::Job { page: d.page, person: d.person as usize })
+            .collect()
+    }
+
     /// The plan as report rows (`planned` or `skipped`), in plan order.
     pub fn rows(&self, campaign: &Campaign, audiences: &Audiences) -> Vec<OutcomeRow> {
         self.decisions

@@ -11,7 +11,7 @@ use std::sync::Arc;
 use chrono::{DateTime, TimeDelta, Utc};
 use pagecast::audience::merge::{self, Audiences};
 use pagecast::campaign::{Campaign, validate_file};
-use pagecast::plan::{self, PlanOptions, Verdict};
+use pagecast::plan::{self, PlanOptions};
 use pagecast::send::client::Endpoints;
 use pagecast::send::pipeline::Job;
 use serde_json::Value;
@@ -130,12 +130,7 @@ impl Fixture {
         let audiences = merge::load(&campaign, now, &HashMap::new());
         assert_eq!(audiences.row_error_count, 0, "bench audience has bad rows: {:?}", audiences.row_errors);
         let plan = plan::plan(&campaign, &audiences, |_, _| None, now, PlanOptions::default());
-        let jobs: Vec<Job> = plan
-            .decisions
-            .iter()
-            .filter(|d| d.verdict == Verdict::Send)
-            .map(|d| Job { page: d.page, person: d.person as usize })
-            .collect();
+        let jobs = plan.jobs();
         assert_eq!(jobs.len(), recipients, "every bench recipient should be planned as send");
         Fixture { campaign: Arc::new(campaign), audiences: Arc::new(audiences), jobs }
     }

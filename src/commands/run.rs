@@ -14,11 +14,12 @@ use crate::audience::merge::{self, Audiences};
 use crate::audience::{Recipient, conversations};
 use crate::campaign::{AudienceSource, Campaign, validate_file};
 use crate::cli::{Format, RunArgs};
-use crate::ledger::{Ledger, LedgerError, LedgerWriter, OutcomeRecord};
+use crate::ledger::journal::LedgerJournal;
+use crate::ledger::{Ledger, LedgerError};
 use crate::plan::{self, PlanOptions, Verdict, rfc3339};
 use crate::report::{Outcome, OutcomeRow, Report, write::write_report};
 use crate::send::client::{Client, Endpoints, Redactor};
-use crate::send::pipeline::{self, Clock, Context, Job, Journal, SendResult, SendSummary};
+use crate::send::pipeline::{self, Clock, Context, SendResult, SendSummary};
 
 /// A campaign ready to plan: validated, tokens read, audiences merged.
 pub struct Prepared {
@@ -224,21 +225,10 @@ pub fn execute_locked(ledger: &Ledger, req: &RunRequest) -> Exit {
         Err(e) => return ledger_failure(&e),
     };
     let writer = ledger.writer();
-    let journal = LedgerJournal {
-        writer: writer.clone(),
-        campaign: campaign.clone(),
-        audiences: audiences.clone(),
-        occurrence: req.occurrence.clone(),
-        run_id,
-    };
+    let journal = LedgerJournal::new(writer.clone(), campaign.clone(), audiences.clone(), &req.occurrence, run_id);
     let plan_rows = plan.rows(&campaign, &audiences);
     record_plan_skips(&journal, &plan, &plan_rows, started);
-    let jobs: Vec<Job> = plan
-        .decisions
-        .iter()
-        .filter(|d| d.verdict == Verdict::Send)
-        .map(|d| Job { page: d.page, person: d.person as usize })
-        .collect();
+    let jobs = plan.jobs();
     tracing::info!(
         "{}: occurrence {}: {} to send, {} skipped",
         campaign.id,
@@ -362,85 +352,10 @@ fn outcome_row(campaign: &Campaign, audiences: &Audiences, r: &SendResult) -> Ou
 fn record_plan_skips(journal: &LedgerJournal, plan: &plan::Plan, rows: &[OutcomeRow], at: DateTime<Utc>) {
     use crate::policy::SkipReason::{AlreadyFailed, AlreadySent, UnknownPrevious};
     for (d, row) in plan.decisions.iter().zip(rows) {
-        if let Verdict::Skip(reason) = &d.verdict {
-            if matches!(reason, AlreadySent | AlreadyFailed | UnknownPrevious) {
-                continue;
-            }
-            journal.writer.outcome(journal.record(
-                &row.page,
-                &row.recipient,
-                "skipped",
-                row.reason.clone(),
-                None,
-                0,
-                at,
-                None,
-            ));
+        if let Verdict::Skip(reason) = d.verdict
+            && !matches!(reason, AlreadySent | AlreadyFailed | UnknownPrevious)
+        {
+            journal.skipped(&row.page, &row.recipient, reason.as_str(), at);
         }
-    }
-}
-
-/// The ledger as the pipeline's journal.
-struct LedgerJournal {
-    writer: LedgerWriter,
-    campaign: Arc<Campaign>,
-    audiences: Arc<Audiences>,
-    occurrence: String,
-    run_id: i64,
-}
-
-impl LedgerJournal {
-    #[allow(clippy::too_many_arguments)]
-    fn record(
-        &self,
-        page: &str,
-        recipient: &str,
-        outcome: &str,
-        reason: Option<String>,
-        result: Option<&SendResult>,
-        attempts: u32,
-        at: DateTime<Utc>,
-        message_id: Option<String>,
-    ) -> OutcomeRecord {
-        OutcomeRecord {
-            campaign: self.campaign.id.clone(),
-            occurrence: self.occurrence.clone(),
-            page: page.to_string(),
-            recipient: recipient.to_string(),
-            outcome: outcome.to_string(),
-            reason,
-            error_code: result.and_then(|r| r.code),
-            error_subcode: result.and_then(|r| r.subcode),
-            error_message: result.and_then(|r| r.message.clone()),
-            message_id,
-            attempts,
-            at,
-            run_id: self.run_id,
-        }
-    }
-}
-
-impl Journal for LedgerJournal {
-    async fn intent(&self, page: &str, recipient: &str) -> Result<(), String> {
-        self.writer
-            .intent(&self.campaign.id, &self.occurrence, page, recipient, self.run_id, Utc::now())
-            .await
-            .map_err(|e| e.to_string())
-    }
-
-    fn outcome(&self, r: &SendResult) {
-        let ((_, id), _) = self.audiences.people.get_index(r.person).expect("result indexes people");
-        let page = &self.campaign.pages[r.page as usize].id;
-        let record = self.record(
-            page,
-            id,
-            r.outcome.as_str(),
-            r.reason.clone(),
-            Some(r),
-            r.attempts,
-            r.at,
-            r.message_id.clone(),
-        );
-        self.writer.outcome(record);
     }
 }

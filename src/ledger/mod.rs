@@ -21,6 +21,7 @@
 
 mod error;
 mod fires;
+pub mod journal;
 mod lock;
 mod runs;
 mod schema;
