@@ -49,8 +49,17 @@ pub struct Plan {
     pub decisions: Vec<Decision>,
     /// Why a template failed, per person index (rare, so kept aside).
     pub details: std::collections::HashMap<u32, String>,
-    /// The instant the plan was made for.
-    pub now: DateTime<Utc>,
+}
+
+/// What the ledger holds for an occurrence, keyed by (page, recipient), as
+/// the `prior` lookup [`plan`] takes: indexed per page so a lookup borrows
+/// its keys instead of allocating two strings per recipient.
+pub fn prior_lookup(map: std::collections::HashMap<(String, String), Prior>) -> impl Fn(&str, &str) -> Option<Prior> {
+    let mut by_page: std::collections::HashMap<String, std::collections::HashMap<String, Prior>> = Default::default();
+    for ((page, recipient), prior) in map {
+        by_page.entry(page).or_default().insert(recipient, prior);
+    }
+    move |page, recipient| by_page.get(page)?.get(recipient).copied()
 }
 
 /// Options that change decisions.
@@ -84,7 +93,7 @@ where
             Decision { page: *page, person: i as u32, verdict }
         })
         .collect();
-    Plan { decisions, details, now }
+    Plan { decisions, details }
 }
 
 /// Ok(verdict), or Err(detail) for a template error.
@@ -210,4 +219,22 @@ impl Plan {
 /// RFC 3339 in UTC with a `Z`, to the second (the format of every report).
 pub fn rfc3339(t: DateTime<Utc>) -> String {
     t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn prior_lookup_finds_by_page_and_recipient() {
+        let map = [
+            (("500".to_string(), "1".to_string()), Prior::Sent),
+            (("600".to_string(), "1".to_string()), Prior::Failed),
+        ];
+        let lookup = prior_lookup(map.into_iter().collect());
+        assert_eq!(lookup("500", "1"), Some(Prior::Sent));
+        assert_eq!(lookup("600", "1"), Some(Prior::Failed));
+        assert_eq!(lookup("500", "2"), None);
+        assert_eq!(lookup("700", "1"), None);
+    }
 }

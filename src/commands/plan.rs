@@ -9,7 +9,7 @@ use super::{Exit, run::prepare};
 use crate::cli::{Format, RunArgs};
 use crate::ledger::Ledger;
 use crate::plan::{self, PlanOptions};
-use crate::report::{Outcome, OutcomeRow, Report};
+use crate::report::{OutcomeRow, Report};
 
 /// How many soonest-closing windows the table lists.
 const SOONEST: usize = 10;
@@ -33,23 +33,16 @@ pub fn run(path: &Path, args: &RunArgs, report_dir: Option<&Path>) -> Exit {
         Ok(None) => Default::default(),
         Err(e) => return super::run::ledger_failure(&e),
     };
-    let plan = plan::plan(
-        campaign,
-        audiences,
-        |p, r| prior.get(&(p.to_string(), r.to_string())).copied(),
-        now,
-        PlanOptions::default(),
-    );
+    let plan = plan::plan(campaign, audiences, plan::prior_lookup(prior), now, PlanOptions::default());
     if args.format != Format::Json && report_dir.is_none() {
         let report = plan.summary_report(campaign, &args.occurrence, started);
-        let soonest = plan.soonest(campaign, audiences, SOONEST);
-        print!("{}", table(&report, &soonest.iter().collect::<Vec<_>>()));
+        print!("{}", table(&report, &plan.soonest(campaign, audiences, SOONEST)));
         return Exit::Done;
     }
     let report = plan.report(campaign, audiences, &args.occurrence, started);
     match args.format {
         Format::Json => println!("{}", crate::report::json::render(&report)),
-        _ => print!("{}", table(&report, &soonest(&report.outcomes))),
+        _ => print!("{}", table(&report, &plan.soonest(campaign, audiences, SOONEST))),
     }
     if let Some(dir) = report_dir {
         match crate::report::write::write_report(dir, &report, started) {
@@ -60,17 +53,8 @@ pub fn run(path: &Path, args: &RunArgs, report_dir: Option<&Path>) -> Exit {
     Exit::Done
 }
 
-/// Planned recipients whose window closes first.
-fn soonest(rows: &[OutcomeRow]) -> Vec<&OutcomeRow> {
-    let mut planned: Vec<&OutcomeRow> =
-        rows.iter().filter(|r| r.outcome == Outcome::Planned && r.window_closes_at.is_some()).collect();
-    planned.sort_by(|a, b| a.window_closes_at.cmp(&b.window_closes_at));
-    planned.truncate(SOONEST);
-    planned
-}
-
 /// The report as a table for people: totals, per page, reasons, codes.
-pub fn table(report: &Report, soonest: &[&OutcomeRow]) -> String {
+pub fn table(report: &Report, soonest: &[OutcomeRow]) -> String {
     let mut out = String::new();
     let kind = if report.dry_run { "plan" } else { "run" };
     let _ = writeln!(out, "{kind} of {} (occurrence {})", report.campaign, report.occurrence);

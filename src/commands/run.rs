@@ -144,8 +144,6 @@ pub struct RunRequest {
     pub now: Option<DateTime<Utc>>,
     /// The occurrence key.
     pub occurrence: String,
-    /// The ledger's directory.
-    pub state: PathBuf,
     /// Where reports go.
     pub report_dir: PathBuf,
     /// `--resend-unknown`.
@@ -160,12 +158,11 @@ pub fn command(path: &Path, args: &RunArgs, report_dir: &Path, resend_unknown: b
         path: path.to_path_buf(),
         now: args.now,
         occurrence: args.occurrence.clone(),
-        state: crate::cli::state_dir(args.state.clone()),
         report_dir: report_dir.to_path_buf(),
         resend_unknown,
         format: args.format,
     };
-    let ledger = match Ledger::open(&request.state) {
+    let ledger = match Ledger::open(&crate::cli::state_dir(args.state.clone())) {
         Ok(l) => l,
         Err(e) => return ledger_failure(&e),
     };
@@ -213,13 +210,7 @@ pub fn execute_locked(ledger: &Ledger, req: &RunRequest) -> Exit {
         Err(e) => return ledger_failure(&e),
     };
     let options = PlanOptions { resend_unknown: req.resend_unknown };
-    let plan = plan::plan(
-        &campaign,
-        &audiences,
-        |p, r| prior.get(&(p.to_string(), r.to_string())).copied(),
-        clock.now(),
-        options,
-    );
+    let plan = plan::plan(&campaign, &audiences, plan::prior_lookup(prior), clock.now(), options);
     let run_id = match ledger.start_run(&campaign.id, &req.occurrence, started) {
         Ok(id) => id,
         Err(e) => return ledger_failure(&e),

@@ -117,7 +117,6 @@ fn run_fire(
         path,
         now,
         occurrence: occurrence(fire),
-        state: ledger.path().to_path_buf(),
         report_dir: report_dir.to_path_buf(),
         resend_unknown: false,
         format: Format::Table,
