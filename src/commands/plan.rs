@@ -5,7 +5,8 @@ use std::path::Path;
 
 use chrono::Utc;
 
-use super::{Exit, run::prepare};
+use super::Exit;
+use super::run::{prepare, validated};
 use crate::cli::{Format, RunArgs};
 use crate::ledger::Ledger;
 use crate::plan::{self, PlanOptions};
@@ -18,7 +19,7 @@ const SOONEST: usize = 10;
 pub fn run(path: &Path, args: &RunArgs, report_dir: Option<&Path>) -> Exit {
     let now = args.now.unwrap_or_else(Utc::now);
     let started = Utc::now();
-    let prepared = match prepare(path, now, false) {
+    let prepared = match validated(path, now).and_then(|c| prepare(c, now, false)) {
         Ok(p) => p,
         Err(code) => return code,
     };

@@ -33,18 +33,25 @@ pub struct Prepared {
     pub client: Client,
 }
 
-/// Validates, reads tokens (required when `need_tokens`), fetches
-/// conversations and merges audiences. Problems are printed; Err is the exit.
-pub fn prepare(path: &Path, now: DateTime<Utc>, need_tokens: bool) -> Result<Prepared, Exit> {
-    let campaign = match validate_file(path, now) {
-        Ok(c) => c,
+/// Validates a campaign file, printing its warnings, or its errors (Err is the exit).
+pub fn validated(path: &Path, now: DateTime<Utc>) -> Result<Campaign, Exit> {
+    match validate_file(path, now) {
+        Ok(c) => {
+            print_diagnostics(&c.warnings);
+            Ok(c)
+        }
         Err(d) => {
             print_diagnostics(&d);
             eprintln!("{}: invalid campaign: nothing was sent", path.display());
-            return Err(Exit::Invalid);
+            Err(Exit::Invalid)
         }
-    };
-    print_diagnostics(&campaign.warnings);
+    }
+}
+
+/// Reads tokens (required when `need_tokens`), fetches conversations and
+/// merges audiences. Problems are printed; Err is the exit.
+pub fn prepare(campaign: Campaign, now: DateTime<Utc>, need_tokens: bool) -> Result<Prepared, Exit> {
+    let path = campaign.path.clone();
     let needs_conversations = |page: &str| {
         campaign.audiences.iter().any(|a| a.page == page && matches!(a.source, AudienceSource::Conversations(_)))
     };
@@ -181,26 +188,24 @@ pub fn ledger_failure(e: &LedgerError) -> Exit {
 
 /// Runs one occurrence of one campaign: lock, plan, send, record, report.
 pub fn execute(ledger: &Ledger, req: &RunRequest) -> Exit {
-    let campaign_id = match crate::campaign::load::load_file(&req.path) {
-        Ok(l) => l.value.get("id").and_then(|v| v.as_str()).unwrap_or_default().to_string(),
-        Err(d) => {
-            print_diagnostics(&[d]);
-            return Exit::Invalid;
-        }
+    let campaign = match validated(&req.path, req.now.unwrap_or_else(Utc::now)) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
-    // The lock comes first: the plan must read a ledger no one else is writing.
-    let _lock = match ledger.lock(&campaign_id) {
+    // The lock comes before the audiences and the ledger are read: the plan
+    // must read a ledger no one else is writing.
+    let _lock = match ledger.lock(&campaign.id) {
         Ok(l) => l,
         Err(e) => return ledger_failure(&e),
     };
-    execute_locked(ledger, req)
+    execute_locked(ledger, req, campaign)
 }
 
-/// [`execute`] for a caller that already holds the campaign's lock.
-pub fn execute_locked(ledger: &Ledger, req: &RunRequest) -> Exit {
+/// [`execute`] for a caller that already validated the campaign and holds its lock.
+pub fn execute_locked(ledger: &Ledger, req: &RunRequest, campaign: Campaign) -> Exit {
     let clock = req.now.map_or(Clock::System, Clock::Frozen);
     let started = Utc::now();
-    let prepared = match prepare(&req.path, clock.now(), true) {
+    let prepared = match prepare(campaign, clock.now(), true) {
         Ok(p) => p,
         Err(code) => return code,
     };

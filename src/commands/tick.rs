@@ -34,7 +34,10 @@ pub fn run(dir: &Path, now: Option<DateTime<Utc>>, state: Option<PathBuf>, repor
     let mut due = Vec::new();
     for file in files {
         let campaign = match validate_file(&file, tick_now) {
-            Ok(c) => c,
+            Ok(c) => {
+                print_diagnostics(&c.warnings);
+                c
+            }
             Err(d) => {
                 print_diagnostics(&d);
                 eprintln!("{}: invalid campaign skipped; the others still run", file.display());
@@ -43,7 +46,7 @@ pub fn run(dir: &Path, now: Option<DateTime<Utc>>, state: Option<PathBuf>, repor
             }
         };
         match decide(&ledger, &campaign, tick_now) {
-            Ok(Some((fire, lock))) => due.push((file, campaign.id.clone(), fire, lock)),
+            Ok(Some((fire, lock))) => due.push((file, campaign, fire, lock)),
             Ok(None) => {}
             Err(e) => worst = worst.max(super::run::ledger_failure(&e)),
         }
@@ -52,9 +55,9 @@ pub fn run(dir: &Path, now: Option<DateTime<Utc>>, state: Option<PathBuf>, repor
     let results: Vec<Exit> = std::thread::scope(|scope| {
         let handles: Vec<_> = due
             .into_iter()
-            .map(|(file, id, fire, lock)| {
+            .map(|(file, campaign, fire, lock)| {
                 let (ledger, report_dir) = (&ledger, &report_dir);
-                scope.spawn(move || run_fire(ledger, file, &id, fire, lock, now, report_dir))
+                scope.spawn(move || run_fire(ledger, file, campaign, fire, lock, now, report_dir))
             })
             .collect();
         handles.into_iter().map(|h| h.join().unwrap_or(Exit::Aborted)).collect()
@@ -106,12 +109,13 @@ pub fn occurrence(fire: DateTime<Utc>) -> String {
 fn run_fire(
     ledger: &Ledger,
     path: PathBuf,
-    id: &str,
+    campaign: Campaign,
     fire: DateTime<Utc>,
     _lock: CampaignLock,
     now: Option<DateTime<Utc>>,
     report_dir: &Path,
 ) -> Exit {
+    let id = campaign.id.clone();
     tracing::info!("{id}: running occurrence {}", occurrence(fire));
     let request = RunRequest {
         path,
@@ -121,10 +125,10 @@ fn run_fire(
         resend_unknown: false,
         format: Format::Table,
     };
-    let exit = execute_locked(ledger, &request);
+    let exit = execute_locked(ledger, &request, campaign);
     // An interrupted run stays "started": the next tick resumes it within catch_up.
     if exit != Exit::Interrupted
-        && let Err(e) = ledger.record_fires(id, &[fire], FireStatus::Finished, Utc::now())
+        && let Err(e) = ledger.record_fires(&id, &[fire], FireStatus::Finished, Utc::now())
     {
         eprintln!("error: {e}");
     }
