@@ -2,6 +2,7 @@
 //! exist with an `id` column (and the columns the message needs), inline rows
 //! are well formed.
 
+use std::collections::BTreeSet;
 use std::path::Path;
 
 use chrono::TimeDelta;
@@ -10,10 +11,9 @@ use super::Validator;
 use crate::audience::{self, Recipient};
 use crate::campaign::model::Provider;
 use crate::campaign::{Audience, AudienceSource, Suppress};
-use crate::template::MessageTemplate;
 
 impl Validator<'_> {
-    pub(super) fn audiences(&mut self) -> Vec<Audience> {
+    pub(super) fn audiences(&mut self, variables: &BTreeSet<String>) -> Vec<Audience> {
         let raw = self.raw;
         let ids: Vec<&str> = raw.pages.iter().map(|p| p.id.as_str()).collect();
         let mut out = Vec::new();
@@ -37,7 +37,7 @@ impl Validator<'_> {
                 continue;
             }
             let source = if let Some(file) = &a.file {
-                self.audience_file(&format!("{at}/file"), file)
+                self.audience_file(&format!("{at}/file"), file, variables)
             } else if let Some(rows) = &a.recipients {
                 Some(AudienceSource::Inline(self.inline(&at, rows)))
             } else {
@@ -60,7 +60,7 @@ impl Validator<'_> {
         out
     }
 
-    fn audience_file(&mut self, at: &str, file: &str) -> Option<AudienceSource> {
+    fn audience_file(&mut self, at: &str, file: &str, variables: &BTreeSet<String>) -> Option<AudienceSource> {
         let path = self.dir().join(file);
         let is = |ext: &str| file.to_ascii_lowercase().ends_with(ext);
         let source = if is(".csv") {
@@ -85,12 +85,13 @@ impl Validator<'_> {
             ),
         }
         if let AudienceSource::Csv(p) = &source {
-            self.check_csv_columns(at, p);
+            self.check_csv_columns(at, p, variables);
         }
         Some(source)
     }
 
-    fn check_csv_columns(&mut self, at: &str, path: &Path) {
+    /// Warns when the header lacks a column the message's templates use.
+    fn check_csv_columns(&mut self, at: &str, path: &Path, variables: &BTreeSet<String>) {
         let Ok(header) = audience::csv::read_header(path) else { return };
         if !header.iter().any(|h| h == "id") {
             self.error(
@@ -100,20 +101,15 @@ impl Validator<'_> {
             );
             return;
         }
-        let vars = self.template_variables();
-        let missing: Vec<&String> = vars.iter().filter(|v| !header.iter().any(|h| h == *v)).collect();
+        let missing: Vec<&str> =
+            variables.iter().map(String::as_str).filter(|v| !header.iter().any(|h| h == v)).collect();
         if !missing.is_empty() {
-            let names: Vec<&str> = missing.iter().map(|s| s.as_str()).collect();
             self.warn(
                 at,
-                format!("the message uses {} but {} has no such column", names.join(", "), path.display()),
+                format!("the message uses {} but {} has no such column", missing.join(", "), path.display()),
                 "add the column, or its recipients are skipped as template_error unless another audience provides it",
             );
         }
-    }
-
-    fn template_variables(&self) -> Vec<String> {
-        MessageTemplate::compile(&self.raw.message).map(|m| m.variables().iter().cloned().collect()).unwrap_or_default()
     }
 
     fn inline(&mut self, at: &str, rows: &[crate::campaign::model::InlineRecipient]) -> Vec<Recipient> {

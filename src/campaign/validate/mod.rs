@@ -105,10 +105,11 @@ impl Validator<'_> {
         }
         let pages = self.pages(margin);
         let send = self.send_settings();
-        let audiences = self.audiences();
+        let message = self.message();
+        let variables = message.as_ref().map(|m| m.variables().clone()).unwrap_or_default();
+        let audiences = self.audiences(&variables);
         let suppress = self.suppress();
         let schedule = self.schedule();
-        let message = self.message();
         Some(Campaign {
             id: self.raw.id.clone(),
             path: self.loaded.path.clone(),
