@@ -64,6 +64,7 @@ const TOKEN: &str = "bench-token";
 const TICKS_PER_SECOND: f64 = 100.0;
 
 fn main() {
+    common::serve_sandbox_if_asked();
     // `cargo test --all-targets` runs bench binaries without `--bench`: this
     // one needs half a minute of both cores, so it runs only under `cargo bench`.
     if !std::env::args().any(|a| a == "--bench") {

@@ -2,10 +2,10 @@
 //! workspace with a campaign, and the real `pagecast` binary.
 #![allow(dead_code)]
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Command, Output};
 
 use serde_json::Value;
 
@@ -14,9 +14,9 @@ pub const NOW: &str = "2026-11-22T00:00:00Z";
 /// A last interaction inside every window at NOW.
 pub const RECENT: &str = "2026-11-21T23:00:00Z";
 
-/// A running sandbox, killed on drop.
+/// A running sandbox (in this process, on its own thread), stopped on drop.
 pub struct Sandbox {
-    child: Child,
+    _running: pagecast_sandbox::Running,
     pub url: String,
     pub addr: String,
 }
@@ -24,21 +24,10 @@ pub struct Sandbox {
 impl Sandbox {
     /// Starts the sandbox with this JSON config.
     pub fn start(config: &Value) -> Sandbox {
-        let dir = tempfile::tempdir().unwrap().keep();
-        let cfg = dir.join("sandbox.json");
-        std::fs::write(&cfg, config.to_string()).unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_pagecast-sandbox"))
-            .args(["--addr", "127.0.0.1:0", "--config"])
-            .arg(&cfg)
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap()).read_line(&mut line).unwrap();
-        let url = line.trim().strip_prefix("listening on ").expect("sandbox prints its address").to_string();
-        let addr = url.trim_start_matches("http://").to_string();
-        Sandbox { child, url, addr }
+        let running = pagecast_sandbox::spawn(config);
+        let url = running.url.clone();
+        let addr = running.addr.to_string();
+        Sandbox { _running: running, url, addr }
     }
 
     fn get(&self, path: &str) -> Value {
@@ -68,13 +57,6 @@ impl Sandbox {
     /// `GET /_sandbox/stats`.
     pub fn stats(&self) -> Value {
         self.get("/_sandbox/stats")
-    }
-}
-
-impl Drop for Sandbox {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
     }
 }
 

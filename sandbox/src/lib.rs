@@ -1,0 +1,158 @@
+//! `pagecast-sandbox`: a loopback stand-in for Meta's Graph Send API and
+//! Harasocial's payload-id API.
+//!
+//! pagecast's tests and rehearsals must never touch the real network, yet
+//! the hard parts of sending (throttling, ambiguous failures, resets, token
+//! redaction, conversation paging) only show against a server that behaves
+//! like Graph. This crate answers with the real APIs' shapes, injects
+//! scripted faults per recipient, and records every request for tests to
+//! assert on. It is also the target of throughput benchmarks, so a request
+//! costs O(1) work and no fsync.
+//!
+//! ```text
+//! pagecast-sandbox [--addr 127.0.0.1:0] [--config FILE] [--record FILE] [--latency-ms N]
+//! ```
+//!
+//! It prints `listening on http://ADDR` on stdout once bound, then serves
+//! until SIGINT or SIGTERM.
+
+//! The binary (`src/main.rs`) is a thin CLI over [`serve`]; pagecast's
+//! integration tests start it in-process with [`spawn`].
+
+mod api;
+mod config;
+mod conn;
+mod control;
+mod conversations;
+mod fault;
+mod journal;
+mod reply;
+mod state;
+
+use std::fs::{File, OpenOptions};
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::sync::Arc;
+
+use anyhow::{Context, Result};
+use axum::Router;
+use axum::routing::{get, post, put};
+use tokio::net::TcpListener;
+
+pub use crate::config::Config;
+use crate::conn::{ConnHandle, ResettableListener};
+use crate::journal::Journal;
+use crate::state::Sandbox;
+
+/// How to start a sandbox.
+#[derive(Debug, Default)]
+pub struct Options {
+    /// The JSON config (tokens, faults, conversations…); `None` is `{}`.
+    pub config: Option<Vec<u8>>,
+    /// Append each recorded request to this file as one JSON line.
+    pub record: Option<File>,
+    /// Delay before every API answer; overrides `latency_ms` of any config.
+    pub latency_ms: Option<u64>,
+}
+
+/// Serves on `listener` until `shutdown` resolves. `on_bound` is told the
+/// address once the config is checked and the socket is ready.
+pub async fn serve(
+    listener: TcpListener,
+    options: Options,
+    on_bound: impl FnOnce(SocketAddr) -> Result<()>,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> Result<()> {
+    let config = Config::from_json(options.config.as_deref().unwrap_or(b"{}"), options.latency_ms)
+        .map_err(|error| anyhow::anyhow!("invalid config: {error}"))?;
+    let local_addr = listener.local_addr()?;
+    let sandbox = Sandbox::new(config, Journal::new(options.record), options.latency_ms, local_addr);
+    let app = router(Arc::new(sandbox)).into_make_service_with_connect_info::<ConnHandle>();
+    on_bound(local_addr)?;
+    tokio::select! {
+        served = axum::serve(ResettableListener(listener), app) => served?,
+        () = shutdown => {}
+    }
+    Ok(())
+}
+
+/// The routes: control routes by name, everything else to the imitated APIs.
+fn router(sandbox: Arc<Sandbox>) -> Router {
+    Router::new()
+        .route("/_sandbox/requests", get(control::requests))
+        .route("/_sandbox/stats", get(control::stats))
+        .route("/_sandbox/reset", post(control::reset))
+        .route("/_sandbox/config", put(control::put_config))
+        .fallback(api::handle)
+        .with_state(sandbox)
+}
+
+/// Opens a `--record` file for appending.
+pub fn open_record(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(path)
+        .with_context(|| format!("cannot open record file {}", path.display()))
+}
+
+/// A sandbox serving on 127.0.0.1 from a thread of the calling process;
+/// it stops when dropped. Tests use it the way an operator uses the binary.
+#[derive(Debug)]
+pub struct Running {
+    /// `http://127.0.0.1:PORT`.
+    pub url: String,
+    /// `127.0.0.1:PORT`.
+    pub addr: SocketAddr,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Starts a sandbox on a free loopback port with this JSON config.
+///
+/// # Panics
+/// When the config is invalid or no port can be bound: both are bugs of
+/// the calling test.
+pub fn spawn(config: &serde_json::Value) -> Running {
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let (bound_tx, bound_rx) = std::sync::mpsc::channel();
+    let options = Options { config: Some(config.to_string().into_bytes()), ..Options::default() };
+    let thread = std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .expect("a tokio runtime for the sandbox");
+        let bound = bound_tx.clone();
+        let served = runtime.block_on(async move {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let shutdown = async move {
+                let _ = stopped.await;
+            };
+            serve(listener, options, move |addr| Ok(bound.send(Ok(addr))?), shutdown).await
+        });
+        if let Err(error) = served {
+            let _ = bound_tx.send(Err(error));
+        }
+        // Connections held open (a `hang`) must not keep the thread alive.
+        runtime.shutdown_background();
+    });
+    let addr = match bound_rx.recv() {
+        Ok(Ok(addr)) => addr,
+        Ok(Err(error)) => panic!("the sandbox did not start: {error:#}"),
+        Err(_) => panic!("the sandbox thread ended before binding"),
+    };
+    Running { url: format!("http://{addr}"), addr, stop: Some(stop), thread: Some(thread) }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
