@@ -143,7 +143,8 @@ pub async fn fetch_with(
         message: format!("PAGECAST_GRAPH_URL {:?} is not a URL: {e}", client.endpoints().graph),
         help: "set PAGECAST_GRAPH_URL to the Graph API base, e.g. https://graph.facebook.com/v25.0".into(),
     })?;
-    let mut reader = Reader { client, page, token, base, limits, waits, calls: 0, last_call: None, paused: Duration::ZERO };
+    let mut reader =
+        Reader { client, page, token, base, limits, waits, calls: 0, last_call: None, paused: Duration::ZERO };
     reader.read(now - within).await
 }
 
@@ -247,7 +248,10 @@ impl<W: Waits> Reader<'_, W> {
     /// and without any `access_token` (the token travels in the header).
     fn follow(&self, link: &str) -> Result<Url, FetchError> {
         let url = Url::parse(link).map_err(|e| FetchError {
-            message: format!("page {}: the conversations listing gave a paging link that is not a URL ({e})", self.page),
+            message: format!(
+                "page {}: the conversations listing gave a paging link that is not a URL ({e})",
+                self.page
+            ),
             help: "check PAGECAST_GRAPH_URL: it should be the Graph API (or a proxy that passes its answers through)"
                 .into(),
         })?;
@@ -378,11 +382,7 @@ impl<W: Waits> Reader<'_, W> {
 
     fn exhausted(&self, what: &str, failure: &classify::Answer, attempts: u32) -> FetchError {
         FetchError {
-            message: format!(
-                "page {}: {what}: gave up after {attempts} attempts: {}",
-                self.page,
-                describe(failure)
-            ),
+            message: format!("page {}: {what}: gave up after {attempts} attempts: {}", self.page, describe(failure)),
             help: format!(
                 "a transient error of the Graph API or the network ({}); run again later, or raise \
                  send.max_attempts; nothing was sent",
@@ -480,7 +480,11 @@ pub fn parse_page(doc: &Value, page: &str, oldest: DateTime<Utc>) -> (Vec<Thread
         let messages: Vec<&Value> =
             conv.pointer("/messages/data").and_then(Value::as_array).into_iter().flatten().collect();
         let time = |m: &Value| m.get("created_time").and_then(Value::as_str).and_then(parse_graph_time);
-        let last = messages.iter().filter(|m| m.pointer("/from/id").and_then(Value::as_str) != Some(page)).filter_map(|m| time(m)).max();
+        let last = messages
+            .iter()
+            .filter(|m| m.pointer("/from/id").and_then(Value::as_str) != Some(page))
+            .filter_map(|m| time(m))
+            .max();
         let reaches_back = messages.iter().filter_map(|m| time(m)).any(|t| t < oldest);
         let more = if last.is_none() && !reaches_back { more_messages(conv, messages.len()) } else { None };
         out.push(Thread { person: person.to_string(), last, more });
@@ -585,7 +589,8 @@ mod tests {
     #[test]
     fn access_tokens_are_removed_from_links() {
         let url = |s: &str| Url::parse(s).expect("test url");
-        let (u, removed) = without_access_token(url("http://h/v1/5/conversations?access_token=EAAx&limit=100&after=c1"));
+        let (u, removed) =
+            without_access_token(url("http://h/v1/5/conversations?access_token=EAAx&limit=100&after=c1"));
         assert!(removed);
         assert_eq!(u.as_str(), "http://h/v1/5/conversations?limit=100&after=c1");
         let (u, removed) = without_access_token(url("http://h/x?limit=1&ACCESS%5Ftoken=a&access_token=b"));
