@@ -143,8 +143,18 @@ pub async fn fetch_with(
         message: format!("PAGECAST_GRAPH_URL {:?} is not a URL: {e}", client.endpoints().graph),
         help: "set PAGECAST_GRAPH_URL to the Graph API base, e.g. https://graph.facebook.com/v25.0".into(),
     })?;
-    let mut reader =
-        Reader { client, page, token, base, limits, waits, calls: 0, last_call: None, paused: Duration::ZERO };
+    let mut reader = Reader {
+        client,
+        page,
+        token,
+        base,
+        limits,
+        waits,
+        calls: 0,
+        last_call: None,
+        paused: Duration::ZERO,
+        token_in_links: false,
+    };
     reader.read(now - within).await
 }
 
@@ -163,6 +173,8 @@ struct Reader<'a, W> {
     last_call: Option<tokio::time::Instant>,
     /// Throttle pauses so far, bounded by `max_pause`.
     paused: Duration,
+    /// A link with an `access_token` was seen (warned once).
+    token_in_links: bool,
 }
 
 impl<W: Waits> Reader<'_, W> {
@@ -246,7 +258,7 @@ impl<W: Waits> Reader<'_, W> {
 
     /// A `paging.next` link, checked: same origin as `PAGECAST_GRAPH_URL`,
     /// and without any `access_token` (the token travels in the header).
-    fn follow(&self, link: &str) -> Result<Url, FetchError> {
+    fn follow(&mut self, link: &str) -> Result<Url, FetchError> {
         let url = Url::parse(link).map_err(|e| FetchError {
             message: format!(
                 "page {}: the conversations listing gave a paging link that is not a URL ({e})",
@@ -275,7 +287,8 @@ impl<W: Waits> Reader<'_, W> {
             });
         }
         let (url, removed) = without_access_token(url);
-        if removed {
+        if removed && !self.token_in_links {
+            self.token_in_links = true;
             tracing::warn!(
                 "page {}: a paging link carried an access_token; it was removed (the token goes in the Authorization header only)",
                 self.page
