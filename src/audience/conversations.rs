@@ -155,7 +155,8 @@ pub async fn fetch_with(
         paused: Duration::ZERO,
         token_in_links: false,
     };
-    reader.read(now - within).await
+    // A `within` too long for the calendar reads everything.
+    reader.read(now.checked_sub_signed(within).unwrap_or(DateTime::<Utc>::MIN_UTC)).await
 }
 
 /// One page's listing in progress.
@@ -193,15 +194,22 @@ impl<W: Waits> Reader<'_, W> {
                 };
                 out.push(Recipient { id: thread.person, last_interaction: last, vars: Default::default() });
             }
-            match doc.pointer("/paging/next").and_then(Value::as_str) {
-                Some(next) if !reached_older => url = self.follow(next)?,
+            let next = match doc.pointer("/paging/next").and_then(Value::as_str) {
+                Some(next) if !reached_older => self.follow(next)?,
                 _ => return Ok(out),
+            };
+            if next == url {
+                // A server that links a page to itself would loop for hours.
+                tracing::warn!("page {}: the conversations listing links a page to itself; stopping there", self.page);
+                return Ok(out);
             }
+            url = next;
         }
     }
 
     /// Pages one conversation's messages, newest first, until the person's
-    /// newest message (its time) or one older than `oldest` (`None`).
+    /// newest message (its time, whatever its age) or a page message older
+    /// than `oldest` (`None`: no interaction within the bound).
     async fn person_last_message(
         &mut self,
         more: MoreMessages,
