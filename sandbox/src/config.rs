@@ -36,6 +36,23 @@ pub struct Config {
     pub conversations_page_size: usize,
     /// Display names of pages, shown as the page participant of conversations.
     pub page_names: HashMap<String, String>,
+    /// How paging links of conversations and messages are written.
+    pub conversation_links: ConversationLinks,
+}
+
+/// How the sandbox writes `paging.next` links, to test what a client does
+/// with links it should not follow as given.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationLinks {
+    /// Put the request's bearer token in every link as `access_token=…`, as
+    /// Graph does for callers that sent it in the query.
+    #[serde(default)]
+    pub access_token: bool,
+    /// Write links to this origin (`http://other.example:8080`) instead of
+    /// the sandbox's own.
+    #[serde(default)]
+    pub origin: Option<String>,
 }
 
 /// One configured conversation, kept as given except for the list wrappers
@@ -74,6 +91,8 @@ struct RawConfig {
     conversations_page_size: Option<usize>,
     #[serde(default)]
     page_names: HashMap<String, String>,
+    #[serde(default)]
+    conversation_links: ConversationLinks,
 }
 
 /// `random_fault` as written in the config.
@@ -99,6 +118,7 @@ impl Config {
             conversations: sort_conversations(raw.conversations)?,
             conversations_page_size: page_size(raw.conversations_page_size)?,
             page_names: raw.page_names,
+            conversation_links: raw.conversation_links,
         })
     }
 }
@@ -203,6 +223,16 @@ mod tests {
         let ids: Vec<_> = config.conversations["500725830264749"].iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["t_2", "t_1"], "newest first");
         assert_eq!(config.conversations["500725830264749"][0].extra["snippet"], "hi");
+        assert!(!config.conversation_links.access_token && config.conversation_links.origin.is_none());
+    }
+
+    #[test]
+    fn conversation_links_are_configurable() {
+        let json = br#"{"conversation_links": {"access_token": true, "origin": "http://elsewhere.test:81"}}"#;
+        let links = Config::from_json(json, None).expect("valid").conversation_links;
+        assert!(links.access_token);
+        assert_eq!(links.origin.as_deref(), Some("http://elsewhere.test:81"));
+        assert!(Config::from_json(br#"{"conversation_links": {"host": "x"}}"#, None).is_err());
     }
 
     #[test]

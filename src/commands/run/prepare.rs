@@ -112,17 +112,15 @@ fn fetch_conversations(
     let rt = runtime()?;
     for (i, within) in wanted {
         let page = &campaign.pages[i];
-        match rt.block_on(conversations::fetch(client, &page.id, &tokens[i], within, now)) {
+        let limits = conversations::Limits::from(&campaign.send);
+        match rt.block_on(conversations::fetch(client, &page.id, &tokens[i], within, now, limits)) {
             Ok(rows) => {
                 tracing::info!("page {}: {} conversations within {}h", page.id, rows.len(), within.num_hours());
                 out.entry(page.id.clone()).or_insert_with(Vec::new).extend(rows);
             }
+            // The error says how to fix it (a token, a host, a throttle…).
             Err(e) => {
-                return Err(Failure::invalid(format!(
-                    "{}: {}\n  help: check the page token and PAGECAST_GRAPH_URL",
-                    campaign.path.display(),
-                    redactor.redact(&e)
-                )));
+                return Err(Failure::invalid(format!("{}: {}", campaign.path.display(), redactor.redact(&e.to_string()))));
             }
         }
     }
