@@ -11,13 +11,63 @@ use super::diagnostic::Diagnostic;
 use super::load::Loaded;
 use super::model::RawCampaign;
 
+mod editor;
+
 /// The campaign schema as JSON (draft 2020-12), as committed in
-/// `schema/campaign.schema.json` and printed by `pagecast schema`.
+/// `schema/campaign.schema.json` and printed by `pagecast schema`: the
+/// structure of [`core_schema`] plus every rule and annotation an editor can
+/// use (see `editor.rs`). It never rejects a file that `validate` accepts.
 pub fn schema_json() -> Value {
+    let mut schema = core_schema();
+    editor::extend(&mut schema);
+    schema
+}
+
+/// The structure alone: what the types generate, tidied. `validate` checks
+/// files against this and leaves the rules between fields to its semantic
+/// stage, whose messages explain them better than a failed `if`/`then` or
+/// `oneOf` could ("is not valid under any of the given schemas").
+pub fn core_schema() -> Value {
     let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
     let mut schema = generator.into_root_schema_for::<RawCampaign>();
     schema.insert("$id".into(), "https://pagecast.dev/schema/campaign.schema.json".into());
-    schema.to_value()
+    let mut schema = schema.to_value();
+    tidy(&mut schema);
+    schema
+}
+
+/// An optional field is simply optional: drop the `null` that schemars adds
+/// to `Option` fields (completion would offer it) and the non-standard
+/// formats (`uint32`, `double`), which strict validators refuse.
+fn tidy(node: &mut Value) {
+    let Value::Object(object) = node else {
+        if let Value::Array(items) = node {
+            items.iter_mut().for_each(tidy);
+        }
+        return;
+    };
+    if object.get("format").is_some_and(Value::is_string) {
+        object.remove("format");
+    }
+    if let Some(Value::Array(types)) = object.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types.remove(0);
+            object.insert("type".into(), only);
+        }
+    }
+    if let Some(Value::Array(branches)) = object.get_mut("anyOf") {
+        branches.retain(|b| b != &serde_json::json!({ "type": "null" }));
+        if branches.len() == 1
+            && let Value::Object(only) = branches.remove(0)
+        {
+            object.remove("anyOf");
+            for (key, value) in only {
+                object.entry(key).or_insert(value);
+            }
+        }
+    }
+    object.values_mut().for_each(tidy);
 }
 
 /// The schema, pretty-printed with a trailing newline.
@@ -29,7 +79,7 @@ pub fn schema_text() -> String {
 
 fn validator() -> &'static jsonschema::Validator {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| jsonschema::validator_for(&schema_json()).expect("the generated schema is valid"))
+    VALIDATOR.get_or_init(|| jsonschema::validator_for(&core_schema()).expect("the generated schema is valid"))
 }
 
 /// Every field name the schema knows, for "did you mean" hints.
@@ -37,7 +87,7 @@ fn known_fields() -> &'static Vec<String> {
     static FIELDS: OnceLock<Vec<String>> = OnceLock::new();
     FIELDS.get_or_init(|| {
         let mut names = Vec::new();
-        collect_property_names(&schema_json(), &mut names);
+        collect_property_names(&core_schema(), &mut names);
         names.sort();
         names.dedup();
         names

@@ -1,0 +1,164 @@
+// The editor check behind tests/editor.rs (run it through `cargo test --test editor`).
+//
+//   node check.mjs ajv SCHEMA...     compile each schema with ajv 8 (draft 2020-12, strict mode)
+//   node check.mjs lsp ROOT SCHEMA FILE...
+//                                    open each file in one yaml-language-server (LSP over stdio)
+//                                    with SCHEMA associated, and print one JSON line per file:
+//                                    {"file", "diagnostics": [{"line", "severity", "message"}]}
+//
+// Lines are 1-based, as pagecast prints them.
+
+import { spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { createRequire } from "node:module";
+import { resolve } from "node:path";
+import { pathToFileURL } from "node:url";
+
+const require = createRequire(import.meta.url);
+
+// The annotation keywords that yaml-language-server (and VS Code) read.
+const EDITOR_KEYWORDS = [
+  "markdownDescription",
+  "enumDescriptions",
+  "markdownEnumDescriptions",
+  "deprecationMessage",
+  "doNotSuggest",
+  "errorMessage",
+  "patternErrorMessage",
+  "defaultSnippets",
+];
+
+function compileAll(files) {
+  const Ajv2020 = require("ajv/dist/2020").default;
+  let failed = 0;
+  for (const file of files) {
+    const ajv = new Ajv2020({ strict: true, allErrors: true });
+    for (const keyword of EDITOR_KEYWORDS) ajv.addKeyword({ keyword, schemaType: ["string", "boolean", "array", "object"] });
+    try {
+      ajv.compile(JSON.parse(readFileSync(file, "utf8")));
+      console.log(`ok ${file}`);
+    } catch (e) {
+      failed += 1;
+      console.log(`FAIL ${file}: ${e.message}`);
+    }
+  }
+  process.exit(failed ? 1 : 0);
+}
+
+// A minimal LSP client: Content-Length framed JSON-RPC over the server's stdio.
+class Client {
+  constructor(server) {
+    this.server = server;
+    this.buffer = Buffer.alloc(0);
+    this.nextId = 1;
+    this.pending = new Map();
+    this.onNotification = () => {};
+    server.stdout.on("data", (chunk) => this.receive(chunk));
+  }
+
+  receive(chunk) {
+    this.buffer = Buffer.concat([this.buffer, chunk]);
+    for (;;) {
+      const end = this.buffer.indexOf("\r\n\r\n");
+      if (end < 0) return;
+      const header = this.buffer.subarray(0, end).toString();
+      const length = Number(/Content-Length: (\d+)/i.exec(header)[1]);
+      if (this.buffer.length < end + 4 + length) return;
+      const body = JSON.parse(this.buffer.subarray(end + 4, end + 4 + length).toString());
+      this.buffer = this.buffer.subarray(end + 4 + length);
+      this.dispatch(body);
+    }
+  }
+
+  dispatch(message) {
+    if (message.id !== undefined && message.method === undefined) {
+      const resolve = this.pending.get(message.id);
+      this.pending.delete(message.id);
+      if (resolve) resolve(message.result);
+    } else if (message.id !== undefined) {
+      // A request from the server (configuration, registration): answer it.
+      const result = message.method === "workspace/configuration" ? message.params.items.map(() => this.settings) : null;
+      this.send({ jsonrpc: "2.0", id: message.id, result });
+    } else {
+      this.onNotification(message);
+    }
+  }
+
+  send(message) {
+    const body = Buffer.from(JSON.stringify(message));
+    this.server.stdin.write(`Content-Length: ${body.length}\r\n\r\n`);
+    this.server.stdin.write(body);
+  }
+
+  request(method, params) {
+    const id = this.nextId++;
+    return new Promise((resolve) => {
+      this.pending.set(id, resolve);
+      this.send({ jsonrpc: "2.0", id, method, params });
+    });
+  }
+
+  notify(method, params) {
+    this.send({ jsonrpc: "2.0", method, params });
+  }
+}
+
+async function lsp(root, schema, files) {
+  const serverMain = require.resolve("yaml-language-server/bin/yaml-language-server");
+  const server = spawn(process.execPath, [serverMain, "--stdio"], { stdio: ["pipe", "pipe", "inherit"] });
+  const client = new Client(server);
+  const schemaUri = pathToFileURL(resolve(schema)).href;
+  client.settings = {
+    validate: true,
+    hover: true,
+    completion: true,
+    schemaStore: { enable: false },
+    schemas: { [schemaUri]: ["*.yaml", "*.yml"] },
+  };
+  const waiting = new Map();
+  client.onNotification = (message) => {
+    if (message.method !== "textDocument/publishDiagnostics") return;
+    const done = waiting.get(message.params.uri);
+    if (done) done(message.params.diagnostics);
+  };
+  await client.request("initialize", {
+    processId: process.pid,
+    rootUri: pathToFileURL(resolve(root)).href,
+    capabilities: { workspace: { configuration: true } },
+  });
+  client.notify("initialized", {});
+  client.notify("workspace/didChangeConfiguration", { settings: { yaml: client.settings } });
+
+  for (const file of files) {
+    const uri = pathToFileURL(resolve(file)).href;
+    const diagnostics = await new Promise((done) => {
+      // The server publishes once per validation; the first publish after
+      // opening is the schema-checked one.
+      waiting.set(uri, done);
+      client.notify("textDocument/didOpen", {
+        textDocument: { uri, languageId: "yaml", version: 1, text: readFileSync(file, "utf8") },
+      });
+    });
+    waiting.delete(uri);
+    client.notify("textDocument/didClose", { textDocument: { uri } });
+    const simple = diagnostics.map((d) => ({ line: d.range.start.line + 1, severity: d.severity, message: d.message }));
+    console.log(JSON.stringify({ file, diagnostics: simple }));
+  }
+  await client.request("shutdown", null);
+  client.notify("exit", null);
+  server.kill();
+}
+
+const [mode, ...args] = process.argv.slice(2);
+if (mode === "ajv") {
+  compileAll(args);
+} else if (mode === "lsp") {
+  const [root, schema, ...files] = args;
+  lsp(root, schema, files).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+} else {
+  console.error("usage: node check.mjs ajv SCHEMA... | lsp ROOT SCHEMA FILE...");
+  process.exit(2);
+}
