@@ -29,6 +29,7 @@ pub(super) fn extend(schema: &mut Value) {
     root_rules(schema);
     message_rules(schema);
     audience_rules(schema);
+    recipient_rules(schema);
     schedule_rules(schema);
     page_rules(schema);
     describe_enums(schema);
@@ -82,6 +83,15 @@ fn at_most_chars(max: usize, templated_exempt: bool) -> String {
     } else {
         format!(r"^[\s\S]{{0,{max}}}$")
     }
+}
+
+/// Some character that is not white space to Rust's `str::trim` (the
+/// Unicode `White_Space` property, spelled out: `\s` differs between
+/// JavaScript, Python and Rust).
+const WHITE_SPACE: &str = r"\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000";
+
+fn not_only_space() -> String {
+    format!("[^{WHITE_SPACE}]")
 }
 
 /// The condition "the campaign's page list has a page with this provider".
@@ -240,7 +250,8 @@ fn tag_property(tag: &mut Map<String, Value>) {
 fn message_rules(schema: &mut Value) {
     let message = def(schema, "MessageSpec");
     let forms = ["payload_id", "text", "attachment", "template"];
-    message.insert("oneOf".into(), forms.iter().map(|f| json!({ "required": [f] })).collect());
+    let one_form = "The message has exactly one of `payload_id`, `text`, `attachment`, `template`.";
+    message.insert("oneOf".into(), forms.iter().map(|f| json!({ "required": [f], "errorMessage": one_form })).collect());
     // Two forms: the later one is at fault, as `validate` says.
     let dependent: Map<String, Value> = forms
         .iter()
@@ -263,8 +274,10 @@ fn message_rules(schema: &mut Value) {
     );
     merge(
         prop(message, "text"),
-        json!({ "minLength": 1, "pattern": at_most_chars(1999, true),
-                "errorMessage": "Meta takes a text of 1 to 1999 characters." }),
+        json!({
+            "allOf": [{ "pattern": not_only_space() }, { "pattern": at_most_chars(1999, true) }],
+            "errorMessage": "Meta takes a text of 1 to 1999 characters, not only spaces."
+        }),
     );
     merge(prop(message, "quick_replies"), json!({ "maxItems": 13, "errorMessage": "Meta takes at most 13 quick replies." }));
 
@@ -353,15 +366,33 @@ fn attachment_rules(schema: &mut Value) {
 
 fn audience_rules(schema: &mut Value) {
     let audience = def(schema, "AudienceSpec");
+    let one_source = "An audience has exactly one of `file`, `recipients`, `conversations`.";
+    let sources = ["file", "recipients", "conversations"];
     audience.insert(
         "oneOf".into(),
-        json!([{ "required": ["file"] }, { "required": ["recipients"] }, { "required": ["conversations"] }]),
+        sources.iter().map(|s| json!({ "required": [s], "errorMessage": one_source })).collect(),
     );
     merge(
         prop(audience, "file"),
         json!({
             "pattern": format!(r"\.(?:{}|{}|{})$", any_case("csv"), any_case("jsonl"), any_case("ndjson")),
             "errorMessage": "An audience file ends in .csv or .jsonl."
+        }),
+    );
+}
+
+/// `last_interaction` of an inline recipient looks like a time: Unix
+/// seconds, or a date first (RFC 3339, or local `YYYY-MM-DD HH:MM[:SS]` when
+/// the audience has a time zone). Whether it parses, and is not in the
+/// future, stays with `validate`.
+fn recipient_rules(schema: &mut Value) {
+    let recipient = def(schema, "InlineRecipient");
+    let space = format!("[{WHITE_SPACE}]");
+    merge(
+        prop(recipient, "last_interaction"),
+        json!({
+            "pattern": format!("^{space}*(?:[0-9]+{space}*$|[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}})"),
+            "errorMessage": "A time: RFC 3339 (`2026-11-20T08:00:00Z`) or Unix seconds."
         }),
     );
 }
@@ -374,7 +405,10 @@ fn schedule_rules(schema: &mut Value) {
                 "errorMessage": "A standard 5-field crontab line: minute hour day-of-month month day-of-week, e.g. `0 9 * * MON-FRI`." }),
     );
     let zones: Vec<&str> = chrono_tz::TZ_VARIANTS.iter().map(|tz| tz.name()).collect();
-    merge(prop(schedule, "timezone"), json!({ "enum": zones }));
+    merge(
+        prop(schedule, "timezone"),
+        json!({ "enum": zones, "errorMessage": "Unknown time zone: use an IANA name, spelled exactly, e.g. `Asia/Ho_Chi_Minh`, `Europe/Berlin` or `UTC`." }),
+    );
 }
 
 fn page_rules(schema: &mut Value) {
@@ -640,6 +674,17 @@ mod tests {
         for bad in ["0 0 9 * * MON-FRI", "0 9 * * MONDAY-FRIDAY", "61 * * * *", "0 24 * * *", "@reboot", "0 9 * * 1L"] {
             assert!(!matches(&p, bad), "the pattern accepts {bad:?}");
             assert!(crate::schedule::parse_cron(bad).is_err(), "the parser accepts {bad:?}");
+        }
+    }
+
+    #[test]
+    fn white_space_is_what_trim_trims() {
+        let p = not_only_space();
+        for text in [" ", "\t\n", "\u{3000}\u{85}\u{a0}"] {
+            assert!(text.trim().is_empty() && !matches(&p, text), "{text:?}");
+        }
+        for text in ["\u{feff}", " a ", "{{ x }}"] {
+            assert!(!text.trim().is_empty() && matches(&p, text), "{text:?}");
         }
     }
 
