@@ -173,3 +173,66 @@ fn the_editor_shows_validates_first_error_on_its_line() {
         "the editor agrees with validate on {agree} invalid files, fewer than the floor {floor} (tests/editor/floor.txt)"
     );
 }
+
+/// What completion and hover show, as an editor asks for them: every value
+/// of an enum with its own text, CUSTOMER_FEEDBACK offered and the retired
+/// tags and HUMAN_AGENT not, no `null`, and a field's own meaning and default.
+#[test]
+fn completion_and_hover_explain_each_value_and_field() {
+    if !node_ready() {
+        return;
+    }
+    // Not a dot-directory (`.tmpXXXX`): the schema's `*.yaml` glob skips those.
+    let tmp = tempfile::Builder::new().prefix("pagecast-probe").tempdir().unwrap();
+    let file = tmp.path().join("probe.yaml");
+    let text = "version: 1\nid: probe\npages:\n  - id: \"500725830264749\"\n    provider: graph\n    token_env: SHOP_TOKEN\naudiences:\n  - page: \"500725830264749\"\n    file: people.csv\nmessage:\n  text: Hi\nmessaging_type: \ntag: \nnotification_type: \npolicy:\n  margin: 10m\nschedule:\n  cron: \"0 9 * * *\"\n  catch_up: 1h\n";
+    std::fs::write(&file, text).unwrap();
+    let file = file.to_string_lossy().into_owned();
+    let query = |line: u64, character: u64, kind: &str| {
+        serde_json::json!({ "file": file, "line": line, "character": character, "kind": kind })
+    };
+    let queries = serde_json::json!([
+        query(12, 16, "completion"),
+        query(13, 5, "completion"),
+        query(14, 19, "completion"),
+        query(16, 4, "hover"),
+        query(19, 4, "hover"),
+    ]);
+    let queries_file = tmp.path().join("queries.json");
+    std::fs::write(&queries_file, queries.to_string()).unwrap();
+    let out = node(&["probe", ".", "schema/campaign.schema.json", &queries_file.to_string_lossy()]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let answers: Vec<Value> =
+        String::from_utf8(out.stdout).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    let items = |i: usize| -> Vec<(String, String)> {
+        answers[i]["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|it| (it["label"].as_str().unwrap().to_string(), it["documentation"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let distinct_docs = |items: &[(String, String)]| {
+        let docs: std::collections::BTreeSet<&String> = items.iter().map(|(_, d)| d).collect();
+        docs.len() == items.len() && items.iter().all(|(_, d)| !d.is_empty())
+    };
+
+    let messaging_types = items(0);
+    let labels: Vec<&str> = messaging_types.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(labels, ["RESPONSE", "UPDATE", "MESSAGE_TAG", "UTILITY"]);
+    assert!(distinct_docs(&messaging_types), "each messaging type has its own text: {messaging_types:?}");
+
+    let tags = items(1);
+    assert_eq!(tags.iter().map(|(l, _)| l.as_str()).collect::<Vec<_>>(), ["CUSTOMER_FEEDBACK"], "{tags:?}");
+    assert!(tags[0].1.contains("7 days"), "{tags:?}");
+
+    let notifications = items(2);
+    assert_eq!(notifications.len(), 3, "{notifications:?}");
+    assert!(distinct_docs(&notifications), "{notifications:?}");
+    assert!(notifications.iter().all(|(l, _)| l != "null"), "null is never offered: {notifications:?}");
+
+    let margin = answers[3]["hover"].as_str().unwrap();
+    assert!(margin.contains("Safety margin") && margin.contains("Default `10m`"), "{margin}");
+    let catch_up = answers[4]["hover"].as_str().unwrap();
+    assert!(catch_up.contains("recorded as missed") && catch_up.contains("Default `30m`"), "{catch_up}");
+}

@@ -5,6 +5,10 @@
 //                                    open each file in one yaml-language-server (LSP over stdio)
 //                                    with SCHEMA associated, and print one JSON line per file:
 //                                    {"file", "diagnostics": [{"line", "severity", "message"}]}
+//   node check.mjs probe ROOT SCHEMA QUERIES.json
+//                                    for each {file, line, character, kind: "completion"|"hover"}
+//                                    (1-based line, 0-based character) print one JSON line:
+//                                    completion: {"items": [{"label", "documentation"}]}; hover: {"hover": text}
 //
 // Lines are 1-based, as pagecast prints them.
 
@@ -103,7 +107,7 @@ class Client {
   }
 }
 
-async function lsp(root, schema, files) {
+async function start(root, schema) {
   const serverMain = require.resolve("yaml-language-server/bin/yaml-language-server");
   const server = spawn(process.execPath, [serverMain, "--stdio"], { stdio: ["pipe", "pipe", "inherit"] });
   const client = new Client(server);
@@ -124,29 +128,80 @@ async function lsp(root, schema, files) {
   await client.request("initialize", {
     processId: process.pid,
     rootUri: pathToFileURL(resolve(root)).href,
-    capabilities: { workspace: { configuration: true } },
+    capabilities: {
+      workspace: { configuration: true },
+      textDocument: {
+        completion: { completionItem: { documentationFormat: ["markdown", "plaintext"] } },
+        hover: { contentFormat: ["markdown", "plaintext"] },
+      },
+    },
   });
   client.notify("initialized", {});
   client.notify("workspace/didChangeConfiguration", { settings: { yaml: client.settings } });
+  return { server, client, waiting };
+}
 
-  for (const file of files) {
-    const uri = pathToFileURL(resolve(file)).href;
-    const diagnostics = await new Promise((done) => {
-      // The server publishes once per validation; the first publish after
-      // opening is the schema-checked one.
-      waiting.set(uri, done);
-      client.notify("textDocument/didOpen", {
-        textDocument: { uri, languageId: "yaml", version: 1, text: readFileSync(file, "utf8") },
-      });
+/// Opens a file and resolves with its first diagnostics (the schema-checked ones).
+function open(client, waiting, file) {
+  const uri = pathToFileURL(resolve(file)).href;
+  return new Promise((done) => {
+    waiting.set(uri, (diagnostics) => {
+      waiting.delete(uri);
+      done({ uri, diagnostics });
     });
-    waiting.delete(uri);
+    client.notify("textDocument/didOpen", {
+      textDocument: { uri, languageId: "yaml", version: 1, text: readFileSync(file, "utf8") },
+    });
+  });
+}
+
+async function stop({ server, client }) {
+  await client.request("shutdown", null);
+  client.notify("exit", null);
+  server.kill();
+}
+
+function text(documentation) {
+  if (documentation === undefined || documentation === null) return "";
+  return typeof documentation === "string" ? documentation : documentation.value;
+}
+
+async function probe(root, schema, queriesFile) {
+  const session = await start(root, schema);
+  const { client, waiting } = session;
+  for (const q of JSON.parse(readFileSync(queriesFile, "utf8"))) {
+    const { uri } = await open(client, waiting, q.file);
+    const params = { textDocument: { uri }, position: { line: q.line - 1, character: q.character } };
+    if (q.kind === "completion") {
+      const result = await client.request("textDocument/completion", params);
+      const items = (Array.isArray(result) ? result : (result?.items ?? [])).map((i) => ({
+        label: i.label,
+        documentation: text(i.documentation),
+      }));
+      console.log(JSON.stringify({ items }));
+    } else {
+      const result = await client.request("textDocument/hover", params);
+      const contents = result?.contents;
+      const hover = Array.isArray(contents) ? contents.map(text).join("\n") : text(contents);
+      console.log(JSON.stringify({ hover }));
+    }
+    client.notify("textDocument/didClose", { textDocument: { uri } });
+  }
+  await stop(session);
+}
+
+async function lsp(root, schema, files) {
+  const session = await start(root, schema);
+  const { client, waiting } = session;
+  for (const file of files) {
+    // The server publishes once per validation; the first publish after
+    // opening is the schema-checked one.
+    const { uri, diagnostics } = await open(client, waiting, file);
     client.notify("textDocument/didClose", { textDocument: { uri } });
     const simple = diagnostics.map((d) => ({ line: d.range.start.line + 1, severity: d.severity, message: d.message }));
     console.log(JSON.stringify({ file, diagnostics: simple }));
   }
-  await client.request("shutdown", null);
-  client.notify("exit", null);
-  server.kill();
+  await stop(session);
 }
 
 const [mode, ...args] = process.argv.slice(2);
@@ -155,6 +210,12 @@ if (mode === "ajv") {
 } else if (mode === "lsp") {
   const [root, schema, ...files] = args;
   lsp(root, schema, files).catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+} else if (mode === "probe") {
+  const [root, schema, queries] = args;
+  probe(root, schema, queries).catch((e) => {
     console.error(e);
     process.exit(1);
   });
