@@ -188,9 +188,7 @@ fn completion_and_hover_explain_each_value_and_field() {
     let text = "version: 1\nid: probe\npages:\n  - id: \"500725830264749\"\n    provider: graph\n    token_env: SHOP_TOKEN\naudiences:\n  - page: \"500725830264749\"\n    file: people.csv\nmessage:\n  text: Hi\nmessaging_type: \ntag: \nnotification_type: \npolicy:\n  margin: 10m\nschedule:\n  cron: \"0 9 * * *\"\n  catch_up: 1h\n";
     std::fs::write(&file, text).unwrap();
     let file = file.to_string_lossy().into_owned();
-    let query = |line: u64, character: u64, kind: &str| {
-        serde_json::json!({ "file": file, "line": line, "character": character, "kind": kind })
-    };
+    let query = |line: u64, character: u64, kind: &str| serde_json::json!({ "file": file, "line": line, "character": character, "kind": kind });
     let queries = serde_json::json!([
         query(12, 16, "completion"),
         query(13, 5, "completion"),

@@ -94,7 +94,8 @@ fn python_verdicts(values: &[&serde_json::Value]) -> Option<Vec<bool>> {
 }
 
 fn committed_validator() -> jsonschema::Validator {
-    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/campaign.schema.json")).unwrap();
+    let text =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("schema/campaign.schema.json")).unwrap();
     jsonschema::validator_for(&serde_json::from_str(&text).unwrap()).unwrap()
 }
 
@@ -114,7 +115,12 @@ fn an_independent_validator_agrees_with_ours() {
     let mut schema_invalid = 0;
     for ((path, value), theirs) in files.iter().zip(python) {
         let ours = committed.is_valid(value);
-        assert_eq!(ours, theirs, "{}: the jsonschema crate says valid={ours}, python jsonschema says {theirs}", path.display());
+        assert_eq!(
+            ours,
+            theirs,
+            "{}: the jsonschema crate says valid={ours}, python jsonschema says {theirs}",
+            path.display()
+        );
         if ours {
             assert!(core.is_valid(value), "{}: valid under the committed schema but not the core", path.display());
         }
@@ -202,7 +208,7 @@ fn the_committed_schema_accepts_what_validate_accepts_at_the_edges() {
             "generic-template",
             format!(
                 "{BASE}message:\n  attachment:\n    type: template\n    payload:\n      template_type: generic\n      elements: [{}]\nmessaging_type: UPDATE\n",
-                vec!["{ title: A, buttons: [{ type: postback, title: B, payload: C }, {}, {}] }"; 10].join(", ")
+                ["{ title: A, buttons: [{ type: postback, title: B, payload: C }, {}, {}] }"; 10].join(", ")
             ),
             "2026-11-22T00:00:00Z",
         ),
@@ -231,9 +237,15 @@ fn the_committed_schema_accepts_what_validate_accepts_at_the_edges() {
         let path = tmp.path().join(format!("{name}.yaml"));
         std::fs::write(&path, text).unwrap();
         let out = pagecast().args(["validate", "--now", now]).arg(&path).output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "{name}: validate refuses it:\n{}", String::from_utf8_lossy(&out.stderr));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{name}: validate refuses it:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let value = pagecast::campaign::load::load_file(&path).unwrap().value;
-        let errors: Vec<String> = committed.iter_errors(&value).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+        let errors: Vec<String> =
+            committed.iter_errors(&value).map(|e| format!("{} at {}", e, e.instance_path())).collect();
         assert!(errors.is_empty(), "{name}: the committed schema refuses a file validate accepts: {errors:?}");
         values.push(value);
     }
@@ -241,5 +253,65 @@ fn the_committed_schema_accepts_what_validate_accepts_at_the_edges() {
         for ((name, ..), valid) in cases.iter().zip(python) {
             assert!(valid, "{name}: python jsonschema refuses a file validate accepts");
         }
+    }
+}
+
+/// Every value an editor offers is explained: each `enum` (but the time
+/// zones, whose names say it all) has one description per value, and every
+/// `const` alternative and every field has a description.
+#[test]
+fn every_enum_value_and_field_is_described() {
+    /// Inside a rule (`allOf`, `if`, ...) a `properties` restates a field;
+    /// the field itself is described where it is declared.
+    fn in_rule(path: &str) -> bool {
+        ["/allOf", "/anyOf", "/oneOf", "/if", "/then", "/else", "/not", "/dependentSchemas"]
+            .iter()
+            .any(|k| path.contains(k))
+    }
+    fn walk(node: &serde_json::Value, path: &str, problems: &mut Vec<String>) {
+        match node {
+            serde_json::Value::Object(object) => {
+                if let Some(values) = object.get("enum").and_then(|v| v.as_array())
+                    && !path.ends_with("/timezone")
+                    && !in_rule(path)
+                {
+                    for key in ["enumDescriptions", "markdownEnumDescriptions"] {
+                        let n = object.get(key).and_then(|d| d.as_array()).map_or(0, Vec::len);
+                        if n != values.len() {
+                            problems.push(format!("{path}: {n} {key} for {} values", values.len()));
+                        }
+                    }
+                }
+                if let Some(serde_json::Value::Object(properties)) = object.get("properties")
+                    && !in_rule(path)
+                {
+                    for (name, field) in properties {
+                        if field.is_object() && field.get("description").is_none() && field.get("$ref").is_none() {
+                            problems.push(format!("{path}/properties/{name}: no description"));
+                        }
+                    }
+                }
+                for (key, value) in object {
+                    walk(value, &format!("{path}/{key}"), problems);
+                }
+            }
+            serde_json::Value::Array(items) => {
+                for (i, item) in items.iter().enumerate() {
+                    walk(item, &format!("{path}/{i}"), problems);
+                }
+            }
+            _ => {}
+        }
+    }
+    let schema = pagecast::campaign::schema::schema_json();
+    let mut problems = Vec::new();
+    walk(&schema, "", &mut problems);
+    assert!(problems.is_empty(), "{problems:#?}");
+    let tag = &schema["properties"]["tag"];
+    let offered: Vec<&str> = tag["anyOf"].as_array().unwrap().iter().filter_map(|b| b["const"].as_str()).collect();
+    assert_eq!(offered, ["CUSTOMER_FEEDBACK"]);
+    for rule in tag["allOf"].as_array().unwrap() {
+        assert_eq!(rule["then"]["deprecated"], true);
+        assert!(rule["then"]["deprecationMessage"].as_str().is_some_and(|m| m.contains("UTILITY")), "{rule}");
     }
 }

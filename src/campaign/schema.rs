@@ -392,10 +392,8 @@ mod tests {
 
     #[test]
     fn a_variable_value_names_every_type_it_may_have() {
-        let text = GOOD.replace(
-            "    file: a.csv\n",
-            "    recipients:\n      - id: \"1\"\n        vars: { name: [a, b] }\n",
-        );
+        let text =
+            GOOD.replace("    file: a.csv\n", "    recipients:\n      - id: \"1\"\n        vars: { name: [a, b] }\n");
         let p = problems(&text);
         assert_eq!(p.len(), 1, "{p:?}");
         assert!(

@@ -193,14 +193,18 @@ async function probe(root, schema, queriesFile) {
 async function lsp(root, schema, files) {
   const session = await start(root, schema);
   const { client, waiting } = session;
-  for (const file of files) {
-    // The server publishes once per validation; the first publish after
-    // opening is the schema-checked one.
-    const { uri, diagnostics } = await open(client, waiting, file);
-    client.notify("textDocument/didClose", { textDocument: { uri } });
-    const simple = diagnostics.map((d) => ({ line: d.range.start.line + 1, severity: d.severity, message: d.message }));
+  // All files at once: the server validates each after a short debounce,
+  // so waiting file by file would add that delay per file.
+  // The first publish after opening a file is the schema-checked one.
+  const results = await Promise.all(files.map((file) => open(client, waiting, file)));
+  files.forEach((file, i) => {
+    const simple = results[i].diagnostics.map((d) => ({
+      line: d.range.start.line + 1,
+      severity: d.severity,
+      message: d.message,
+    }));
     console.log(JSON.stringify({ file, diagnostics: simple }));
-  }
+  });
   await stop(session);
 }
 

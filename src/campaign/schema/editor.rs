@@ -251,7 +251,8 @@ fn message_rules(schema: &mut Value) {
     let message = def(schema, "MessageSpec");
     let forms = ["payload_id", "text", "attachment", "template"];
     let one_form = "The message has exactly one of `payload_id`, `text`, `attachment`, `template`.";
-    message.insert("oneOf".into(), forms.iter().map(|f| json!({ "required": [f], "errorMessage": one_form })).collect());
+    message
+        .insert("oneOf".into(), forms.iter().map(|f| json!({ "required": [f], "errorMessage": one_form })).collect());
     // Two forms: the later one is at fault, as `validate` says.
     let dependent: Map<String, Value> = forms
         .iter()
@@ -279,7 +280,10 @@ fn message_rules(schema: &mut Value) {
             "errorMessage": "Meta takes a text of 1 to 1999 characters, not only spaces."
         }),
     );
-    merge(prop(message, "quick_replies"), json!({ "maxItems": 13, "errorMessage": "Meta takes at most 13 quick replies." }));
+    merge(
+        prop(message, "quick_replies"),
+        json!({ "maxItems": 13, "errorMessage": "Meta takes at most 13 quick replies." }),
+    );
 
     let reply = def(schema, "QuickReply");
     all_of(
@@ -313,6 +317,12 @@ fn message_rules(schema: &mut Value) {
     }
 }
 
+const TEMPLATE_TYPES: [&str; 3] = [
+    "Up to 10 elements (cards) with a title, image and at most 3 buttons each.",
+    "A text with 1 to 3 buttons.",
+    "Meta's customer feedback survey: the only message allowed with `tag: CUSTOMER_FEEDBACK`.",
+];
+
 fn attachment_rules(schema: &mut Value) {
     let attachment = def(schema, "AttachmentSpec");
     all_of(
@@ -339,12 +349,10 @@ fn attachment_rules(schema: &mut Value) {
         json!({
             "required": ["template_type"],
             "properties": { "template_type": {
+                "description": "Which of Meta's templates the payload is.",
                 "enum": ["generic", "button", "customer_feedback"],
-                "enumDescriptions": [
-                    "Up to 10 elements (cards) with a title, image and at most 3 buttons each.",
-                    "A text with 1 to 3 buttons.",
-                    "Meta's customer feedback survey: the only message allowed with `tag: CUSTOMER_FEEDBACK`."
-                ]
+                "enumDescriptions": TEMPLATE_TYPES,
+                "markdownEnumDescriptions": TEMPLATE_TYPES
             } },
             "allOf": [
                 { "if": { "required": ["template_type"], "properties": { "template_type": { "const": "generic" } } },
@@ -434,7 +442,13 @@ fn page_rules(schema: &mut Value) {
 /// `text` in any ASCII case, as a pattern (patterns take no flags).
 fn any_case(text: &str) -> String {
     text.chars()
-        .map(|c| if c.is_ascii_alphabetic() { format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase()) } else { c.to_string() })
+        .map(|c| {
+            if c.is_ascii_alphabetic() {
+                format!("[{}{}]", c.to_ascii_uppercase(), c.to_ascii_lowercase())
+            } else {
+                c.to_string()
+            }
+        })
         .collect()
 }
 
@@ -508,39 +522,57 @@ fn cron_pattern() -> String {
 /// Per-value descriptions for the enums, in their order in the model.
 fn describe_enums(schema: &mut Value) {
     let tables: [(&str, &[&str]); 7] = [
-        ("Provider", &[
-            "Meta's Graph Send API (`POST /{page-id}/messages`): sends `text`, `attachment` or `template`; needs `messaging_type`.",
-            "Harasocial's payload-id API: sends a Harasocial flow (`payload_id`); takes no `messaging_type`.",
-        ]),
-        ("AttachmentKind", &[
-            "An image at a public https `url` (or an uploaded `attachment_id`).",
-            "A video: Meta allows at most 10 per second per page, so `send.rate` must be 10 or lower.",
-            "An audio clip: Meta allows at most 10 per second per page, so `send.rate` must be 10 or lower.",
-            "A file (PDF, ...) at a public https `url` (or an uploaded `attachment_id`).",
-            "A Meta template passed through as `payload` (`template_type: generic | button | customer_feedback`).",
-        ]),
+        (
+            "Provider",
+            &[
+                "Meta's Graph Send API (`POST /{page-id}/messages`): sends `text`, `attachment` or `template`; needs `messaging_type`.",
+                "Harasocial's payload-id API: sends a Harasocial flow (`payload_id`); takes no `messaging_type`.",
+            ],
+        ),
+        (
+            "AttachmentKind",
+            &[
+                "An image at a public https `url` (or an uploaded `attachment_id`).",
+                "A video: Meta allows at most 10 per second per page, so `send.rate` must be 10 or lower.",
+                "An audio clip: Meta allows at most 10 per second per page, so `send.rate` must be 10 or lower.",
+                "A file (PDF, ...) at a public https `url` (or an uploaded `attachment_id`).",
+                "A Meta template passed through as `payload` (`template_type: generic | button | customer_feedback`).",
+            ],
+        ),
         ("ComponentKind", &["The template's header.", "The template's body.", "The template's buttons."]),
-        ("ParameterKind", &[
-            "A text value: give `text` (may use `{{ var }}`).",
-            "A postback button's payload: give `payload`.",
-            "A URL button's URL or suffix: give `url`.",
-        ]),
-        ("QuickReplyKind", &[
-            "A button with a `title` (at most 20 characters) and a `payload` sent back when tapped.",
-            "Offers the person's phone number (no title, payload or image_url).",
-            "Offers the person's email address (no title, payload or image_url).",
-        ]),
-        ("MessagingType", &[
-            "A reply to the person's message, inside the 24-hour window (minus `policy.margin`).",
-            "A proactive message inside the 24-hour window (minus `policy.margin`).",
-            "Outside the 24-hour window with a `tag`; for campaigns only CUSTOMER_FEEDBACK (within 7 days).",
-            "An approved utility `template`, at any time (the only way to send an update outside the window since 2026-04-27).",
-        ]),
-        ("NotificationType", &[
-            "Sound or vibration (Meta's default; then not sent).",
-            "An on-screen notification only, without sound.",
-            "No notification at all.",
-        ]),
+        (
+            "ParameterKind",
+            &[
+                "A text value: give `text` (may use `{{ var }}`).",
+                "A postback button's payload: give `payload`.",
+                "A URL button's URL or suffix: give `url`.",
+            ],
+        ),
+        (
+            "QuickReplyKind",
+            &[
+                "A button with a `title` (at most 20 characters) and a `payload` sent back when tapped.",
+                "Offers the person's phone number (no title, payload or image_url).",
+                "Offers the person's email address (no title, payload or image_url).",
+            ],
+        ),
+        (
+            "MessagingType",
+            &[
+                "A reply to the person's message, inside the 24-hour window (minus `policy.margin`).",
+                "A proactive message inside the 24-hour window (minus `policy.margin`).",
+                "Outside the 24-hour window with a `tag`; for campaigns only CUSTOMER_FEEDBACK (within 7 days).",
+                "An approved utility `template`, at any time (the only way to send an update outside the window since 2026-04-27).",
+            ],
+        ),
+        (
+            "NotificationType",
+            &[
+                "Sound or vibration (Meta's default; then not sent).",
+                "An on-screen notification only, without sound.",
+                "No notification at all.",
+            ],
+        ),
     ];
     for (name, descriptions) in tables {
         let object = def(schema, name);

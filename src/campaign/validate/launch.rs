@@ -61,7 +61,8 @@ mod tests {
 
     #[test]
     fn the_validated_campaign_carries_the_daily_limits_and_the_canary() {
-        let c = check(&format!("{CAMPAIGN}send: {{ canary: {{ recipients: 50, max_failure_rate: 0.05 }} }}\n")).unwrap();
+        let c =
+            check(&format!("{CAMPAIGN}send: {{ canary: {{ recipients: 50, max_failure_rate: 0.05 }} }}\n")).unwrap();
         assert_eq!(c.pages.iter().map(|p| p.daily_limit).collect::<Vec<_>>(), [Some(100), None]);
         assert_eq!(c.send.canary, Some(Canary { recipients: 50, max_failure_rate: 0.05 }));
         assert!(c.warnings.is_empty(), "{:?}", c.warnings);
@@ -72,7 +73,10 @@ mod tests {
     fn a_canary_that_can_never_fail_is_a_warning() {
         let w = warnings(&format!("{CAMPAIGN}send: {{ canary: {{ recipients: 5, max_failure_rate: 1 }} }}\n"));
         assert_eq!(w.len(), 1, "{w:?}");
-        assert!(w[0].starts_with("c.yaml:11:52: warning: send.canary.max_failure_rate: a max_failure_rate of 1"), "{w:?}");
+        assert!(
+            w[0].starts_with("c.yaml:11:52: warning: send.canary.max_failure_rate: a max_failure_rate of 1"),
+            "{w:?}"
+        );
     }
 
     #[test]
@@ -80,8 +84,14 @@ mod tests {
         let capped = CAMPAIGN.replace("token_env: U }", "token_env: U, daily_limit: 20 }");
         let w = warnings(&format!("{capped}send: {{ canary: {{ recipients: 121, max_failure_rate: 0.1 }} }}\n"));
         assert_eq!(w.len(), 1, "{w:?}");
-        assert!(w[0].contains("the canary wave (121 recipients) is larger than the pages' daily limits together (120)"), "{w:?}");
+        assert!(
+            w[0].contains("the canary wave (121 recipients) is larger than the pages' daily limits together (120)"),
+            "{w:?}"
+        );
         // A page without a cap: no warning, whatever the size.
-        assert!(warnings(&format!("{CAMPAIGN}send: {{ canary: {{ recipients: 121, max_failure_rate: 0.1 }} }}\n")).is_empty());
+        assert!(
+            warnings(&format!("{CAMPAIGN}send: {{ canary: {{ recipients: 121, max_failure_rate: 0.1 }} }}\n"))
+                .is_empty()
+        );
     }
 }
