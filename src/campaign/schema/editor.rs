@@ -138,6 +138,14 @@ fn root_rules(schema: &mut Value) {
                       "errorMessage": "Harasocial pages take no messaging_type, tag or notification_type: remove it." }
         }),
         json!({
+            "if": all_providers("harasocial"),
+            "then": { "properties": { "audiences": { "type": "array", "items": {
+                "type": "object",
+                "properties": { "conversations": false },
+                "errorMessage": "Conversations are read from the Graph API: only for graph pages. List the recipients in a file instead."
+            } } } }
+        }),
+        json!({
             "if": { "required": ["tag"] },
             "then": { "required": ["messaging_type"],
                       "errorMessage": "`tag` goes with `messaging_type: MESSAGE_TAG`." }
