@@ -36,6 +36,22 @@ pub struct Config {
     pub conversations_page_size: usize,
     /// Display names of pages, shown as the page participant of conversations.
     pub page_names: HashMap<String, String>,
+    /// A scripted API outage, when configured.
+    pub down: Option<Down>,
+}
+
+/// `"down": {"after": N, "for_ms": M}`: once the N-th API request (counted
+/// from the sandbox's start) is answered, the listening socket closes, for M
+/// ms or (without `for_ms`) until `Running::set_down(false)`. While it is set,
+/// every API answer carries `Connection: close`, so each request opens its
+/// own connection and the first one after the N-th is refused at connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Down {
+    /// The request (1-based) after whose answer the outage starts.
+    pub after: u64,
+    /// The outage's length; `None`: until ended by hand.
+    pub for_ms: Option<u64>,
 }
 
 /// One configured conversation, kept as given except for the list wrappers
@@ -74,6 +90,7 @@ struct RawConfig {
     conversations_page_size: Option<usize>,
     #[serde(default)]
     page_names: HashMap<String, String>,
+    down: Option<Down>,
 }
 
 /// `random_fault` as written in the config.
@@ -99,6 +116,7 @@ impl Config {
             conversations: sort_conversations(raw.conversations)?,
             conversations_page_size: page_size(raw.conversations_page_size)?,
             page_names: raw.page_names,
+            down: raw.down.map(check_down).transpose()?,
         })
     }
 }
@@ -128,6 +146,14 @@ fn parse_random(raw: RawRandomFault) -> Result<RandomFault, String> {
         fault: Fault::parse(&raw.fault).map_err(|e| format!("random_fault: {e}"))?,
         probability: raw.probability,
     })
+}
+
+/// Checks `down`.
+fn check_down(down: Down) -> Result<Down, String> {
+    if down.after == 0 {
+        return Err("down.after must be at least 1 (the request after whose answer the API goes down)".to_owned());
+    }
+    Ok(down)
 }
 
 /// Checks `conversations_page_size`.
@@ -206,8 +232,18 @@ mod tests {
     }
 
     #[test]
+    fn parses_an_outage() {
+        let config = Config::from_json(br#"{"down": {"after": 3, "for_ms": 500}}"#, None).expect("valid");
+        assert_eq!(config.down, Some(Down { after: 3, for_ms: Some(500) }));
+        let config = Config::from_json(br#"{"down": {"after": 1}}"#, None).expect("valid");
+        assert_eq!(config.down, Some(Down { after: 1, for_ms: None }));
+    }
+
+    #[test]
     fn rejects_mistakes_with_a_pointer() {
-        let cases: [(&[u8], &str); 6] = [
+        let cases: [(&[u8], &str); 8] = [
+            (br#"{"down": {"after": 0}}"#, "down.after"),
+            (br#"{"down": {"after": 1, "for": 5}}"#, "unknown field"),
             (br#"{"fautls": {}}"#, "unknown field"),
             (br#"{"faults": {"1": ["grahp:1"]}}"#, "faults[\"1\"]"),
             (br#"{"faults": {"1": []}}"#, "empty"),

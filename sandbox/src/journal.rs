@@ -26,6 +26,8 @@ pub enum Kind {
     Harasocial,
     /// `GET /{page}/conversations`.
     Conversations,
+    /// `/_sandbox/landing`, where the `redirect:` faults lead.
+    Landing,
 }
 
 /// What is recorded of one request (everything but `seq` and `at`).
