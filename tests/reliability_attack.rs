@@ -14,7 +14,10 @@ fn the_dry_run_after_an_outage_plans_exactly_the_people_the_rerun_sends_to() {
     let sb = Sandbox::start(&json!({"down": {"after": 2}}));
     let ws = Workspace::new();
     let people = ids(5);
-    ws.write("c.yaml", &graph_campaign("dry", PAGE, "T", &refs(&people), "send: { concurrency: 1, max_attempts: 1 }\n"));
+    ws.write(
+        "c.yaml",
+        &graph_campaign("dry", PAGE, "T", &refs(&people), "send: { concurrency: 1, max_attempts: 1 }\n"),
+    );
     let out = ws.run(Some(&sb), &["run", "c.yaml", "--now", NOW], &[("T", "tok")]);
     assert!(matches!(out.status.code(), Some(1 | 3)), "{}", text(&out));
     sb.up();
@@ -116,7 +119,10 @@ fn an_outage_run_with_limit_keeps_both_kinds_of_leftovers_apart() {
     let sb = Sandbox::start(&json!({}));
     let ws = Workspace::new();
     let people = ids(4);
-    ws.write("c.yaml", &graph_campaign("lim", PAGE, "T", &refs(&people), "send: { concurrency: 1, max_attempts: 1 }\n"));
+    ws.write(
+        "c.yaml",
+        &graph_campaign("lim", PAGE, "T", &refs(&people), "send: { concurrency: 1, max_attempts: 1 }\n"),
+    );
     sb.down();
     let out = ws.run(Some(&sb), &["run", "c.yaml", "--now", NOW, "--limit", "2"], &[("T", "tok")]);
     assert_eq!(out.status.code(), Some(1), "the outage leftovers raise the exit code: {}", text(&out));
@@ -136,7 +142,10 @@ fn a_streak_broken_by_an_outage_does_not_charge_people() {
     let sb = Sandbox::start(&json!({"faults": {"1": ["graph:10900"], "2": ["graph:10900"]}, "down": {"after": 2}}));
     let ws = Workspace::new();
     let people = ids(5);
-    ws.write("c.yaml", &graph_campaign("mix", PAGE, "T", &refs(&people), "send: { concurrency: 1, max_attempts: 1 }\n"));
+    ws.write(
+        "c.yaml",
+        &graph_campaign("mix", PAGE, "T", &refs(&people), "send: { concurrency: 1, max_attempts: 1 }\n"),
+    );
     let out = ws.run(Some(&sb), &["run", "c.yaml", "--now", NOW], &[("T", "tok")]);
     assert!(matches!(out.status.code(), Some(1 | 3)), "{}", text(&out));
     let report = ws.report("mix", "default");

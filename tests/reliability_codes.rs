@@ -31,7 +31,10 @@ fn retries_used_up_on_transient_codes_are_not_attempted_and_resent_by_the_rerun(
     ]));
     let ws = Workspace::new();
     let people = ids(5);
-    ws.write("c.yaml", &graph_campaign("retry", PAGE, "T", &refs(&people), "send: { concurrency: 1, max_attempts: 2 }\n"));
+    ws.write(
+        "c.yaml",
+        &graph_campaign("retry", PAGE, "T", &refs(&people), "send: { concurrency: 1, max_attempts: 2 }\n"),
+    );
     let out = run(&ws, &sb, "tok");
     assert_eq!(out.status.code(), Some(1), "left for a later run: {}", text(&out));
     let report = ws.report("retry", "default");
@@ -109,7 +112,11 @@ fn three_identical_errors_in_a_row_stop_the_page_and_those_three_are_not_lost() 
 #[test]
 fn three_stale_ids_in_a_row_are_a_streak_too() {
     // 100 without subcode counts towards a streak (SPEC §4).
-    let sb = Sandbox::start(&faults(&[("1", &["graph:100", "ok"]), ("2", &["graph:100", "ok"]), ("3", &["graph:100", "ok"])]));
+    let sb = Sandbox::start(&faults(&[
+        ("1", &["graph:100", "ok"]),
+        ("2", &["graph:100", "ok"]),
+        ("3", &["graph:100", "ok"]),
+    ]));
     let ws = Workspace::new();
     ws.write("c.yaml", &graph_campaign("stale3", PAGE, "T", &refs(&ids(5)), "send: { concurrency: 1 }\n"));
     let out = run(&ws, &sb, "tok");
@@ -226,7 +233,10 @@ fn throttling_past_max_pause_is_not_attempted_throttled_and_resent() {
     let sb = Sandbox::start(&faults(&[("1", &["throttle:20", "ok"])]));
     let ws = Workspace::new();
     let people = ids(3);
-    ws.write("c.yaml", &graph_campaign("pause", PAGE, "T", &refs(&people), "send: { concurrency: 1, max_pause: 1m }\n"));
+    ws.write(
+        "c.yaml",
+        &graph_campaign("pause", PAGE, "T", &refs(&people), "send: { concurrency: 1, max_pause: 1m }\n"),
+    );
     let out = run(&ws, &sb, "tok");
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let report = ws.report("pause", "default");

@@ -19,7 +19,10 @@ fn a_short_outage_leaves_people_not_attempted_and_the_rerun_sends_to_them() {
     let sb = Sandbox::start(&json!({}));
     let ws = Workspace::new();
     let people = ids(3);
-    ws.write("c.yaml", &graph_campaign("outage", PAGE, "T", &refs(&people), "send: { concurrency: 1, max_attempts: 2 }\n"));
+    ws.write(
+        "c.yaml",
+        &graph_campaign("outage", PAGE, "T", &refs(&people), "send: { concurrency: 1, max_attempts: 2 }\n"),
+    );
     sb.down();
     let out = ws.run(Some(&sb), &["run", "c.yaml", "--now", NOW], &[("T", "tok")]);
     assert_eq!(out.status.code(), Some(1), "left for a later run, no page stop (6 < 10 failures): {}", text(&out));
@@ -45,7 +48,10 @@ fn ten_connection_failures_in_a_row_stop_the_page_as_unreachable() {
     let sb = Sandbox::start(&json!({}));
     let ws = Workspace::new();
     let people = ids(40);
-    ws.write("c.yaml", &graph_campaign("gone", PAGE, "T", &refs(&people), "send: { concurrency: 1, max_attempts: 2 }\n"));
+    ws.write(
+        "c.yaml",
+        &graph_campaign("gone", PAGE, "T", &refs(&people), "send: { concurrency: 1, max_attempts: 2 }\n"),
+    );
     sb.down();
     let out = ws.run(Some(&sb), &["run", "c.yaml", "--now", NOW], &[("T", "tok")]);
     assert_eq!(out.status.code(), Some(3), "an API that is gone stops the page: {}", text(&out));
@@ -62,10 +68,7 @@ fn ten_connection_failures_in_a_row_stop_the_page_as_unreachable() {
     }
     let untouched = report["outcomes"].as_array().unwrap().iter().filter(|r| r["attempts"] == 0).count();
     assert!(untouched >= 30, "{untouched}");
-    assert!(
-        report["outcomes"].as_array().unwrap().iter().any(|r| r["reason"] == "unreachable"),
-        "the stop says why"
-    );
+    assert!(report["outcomes"].as_array().unwrap().iter().any(|r| r["reason"] == "unreachable"), "the stop says why");
 
     sb.up();
     let again = ws.run(Some(&sb), &["run", "c.yaml", "--now", NOW], &[("T", "tok")]);
@@ -79,7 +82,10 @@ fn an_outage_mid_run_loses_nobody_and_doubles_nobody() {
     let sb = Sandbox::start(&json!({"down": {"after": 3}}));
     let ws = Workspace::new();
     let people = ids(8);
-    ws.write("c.yaml", &graph_campaign("mid", PAGE, "T", &refs(&people), "send: { concurrency: 1, max_attempts: 2 }\n"));
+    ws.write(
+        "c.yaml",
+        &graph_campaign("mid", PAGE, "T", &refs(&people), "send: { concurrency: 1, max_attempts: 2 }\n"),
+    );
     let out = ws.run(Some(&sb), &["run", "c.yaml", "--now", NOW], &[("T", "tok")]);
     assert!(matches!(out.status.code(), Some(1 | 3)), "{}", text(&out));
     let report = ws.report("mid", "default");
@@ -105,7 +111,10 @@ fn repeated_outages_converge_with_one_message_each() {
     let sb = Sandbox::start(&json!({}));
     let ws = Workspace::new();
     let people = ids(6);
-    ws.write("c.yaml", &graph_campaign("flaky", PAGE, "T", &refs(&people), "send: { concurrency: 2, max_attempts: 1 }\n"));
+    ws.write(
+        "c.yaml",
+        &graph_campaign("flaky", PAGE, "T", &refs(&people), "send: { concurrency: 2, max_attempts: 1 }\n"),
+    );
     let run = |label: &str| {
         let out = ws.run(Some(&sb), &["run", "c.yaml", "--now", NOW], &[("T", "tok")]);
         assert!(matches!(out.status.code(), Some(0 | 1 | 3)), "{label}: {}", text(&out));

@@ -48,7 +48,10 @@ fn the_new_reasons_reach_every_report_file() {
         "1": ["graph:2", "graph:2"], "2": ["graph:2018321"], "3": ["ok"]
     }}));
     let ws = Workspace::new();
-    ws.write("c.yaml", &graph_campaign("reasons", PAGE, "T", &["1", "2", "3"], "send: { concurrency: 1, max_attempts: 2 }\n"));
+    ws.write(
+        "c.yaml",
+        &graph_campaign("reasons", PAGE, "T", &["1", "2", "3"], "send: { concurrency: 1, max_attempts: 2 }\n"),
+    );
     let out = ws.run(Some(&sb), &["run", "c.yaml", "--now", NOW], &[("T", "tok")]);
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     let report = ws.report("reasons", "default");

@@ -130,7 +130,11 @@ fn a_huge_error_message_is_stored_as_at_most_a_thousand_characters() {
     assert_eq!(two["error_code"], 100);
     assert_eq!(two["error_subcode"], 2018001);
     let message = two["error_message"].as_str().unwrap_or_default();
-    assert!(message.starts_with("(#100) Người dùng"), "cut on a character boundary: {:?}", &message[..40.min(message.len())]);
+    assert!(
+        message.starts_with("(#100) Người dùng"),
+        "cut on a character boundary: {:?}",
+        &message[..40.min(message.len())]
+    );
     assert!(message.chars().count() <= 1000, "{} characters", message.chars().count());
     assert!(message.chars().count() >= 500, "the start of the message is kept");
 

@@ -106,7 +106,8 @@ pub fn huge_message(bytes: usize) -> String {
 /// portal answers; the body is a short HTML page, as nginx writes it.
 pub fn redirect(status: u16, location: &str) -> Response {
     let status = StatusCode::from_u16(status).unwrap_or(StatusCode::FOUND);
-    let html = format!("<html><head><title>{status}</title></head><body><a href=\"{location}\">moved</a></body></html>\n");
+    let html =
+        format!("<html><head><title>{status}</title></head><body><a href=\"{location}\">moved</a></body></html>\n");
     let mut response = (status, [(header::CONTENT_TYPE, "text/html")], html).into_response();
     if let Ok(value) = HeaderValue::from_str(location) {
         response.headers_mut().insert(header::LOCATION, value);
@@ -219,7 +220,10 @@ mod tests {
 
     #[test]
     fn documented_codes_carry_metas_messages() {
-        assert_eq!(GraphError::generic(551, Some(1545041), false).message, "(#551) This person isn't available right now.");
+        assert_eq!(
+            GraphError::generic(551, Some(1545041), false).message,
+            "(#551) This person isn't available right now."
+        );
         assert_eq!(GraphError::generic(100, None, false).message, "(#100) No matching user found");
         assert!(GraphError::generic(2018321, None, false).message.starts_with("(#2018321)"));
         assert_eq!(GraphError::generic(100, Some(2018109), false).message, "(#100) sandbox error");

@@ -87,7 +87,12 @@ fn send(addr: SocketAddr, recipient: &str) -> std::io::Result<Reply> {
 }
 
 fn requests(addr: SocketAddr) -> Vec<Value> {
-    call(addr, "GET", "/_sandbox/requests", "", 1 << 20).expect("journal").json().as_array().cloned().unwrap_or_default()
+    call(addr, "GET", "/_sandbox/requests", "", 1 << 20)
+        .expect("journal")
+        .json()
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
 }
 
 #[test]
@@ -125,8 +130,8 @@ fn redirect_away_points_at_another_origin_with_the_same_path() {
 fn an_endless_body_keeps_coming_and_the_sandbox_survives_the_hang_up() {
     let sandbox = pagecast_sandbox::spawn(&json!({"faults": {"1": ["endless"]}}));
     let eight_mib = 8 << 20;
-    let reply = call(sandbox.addr, "POST", &format!("/v25.0/{PAGE}/messages"), &send_body("1"), eight_mib)
-        .expect("answer");
+    let reply =
+        call(sandbox.addr, "POST", &format!("/v25.0/{PAGE}/messages"), &send_body("1"), eight_mib).expect("answer");
     assert_eq!(reply.status, 200);
     assert!(reply.body.len() >= eight_mib, "only {} bytes", reply.body.len());
     assert!(reply.body.starts_with(b"{\"recipient_id\":\"1\",\"message_id\":\"m_"));

@@ -231,7 +231,8 @@ pub fn assert_each_delivered_once(sb: &Sandbox, ids: &[&str]) {
 /// Every report.json of a campaign's occurrence, oldest first.
 pub fn reports_of(ws: &Workspace, campaign: &str, occurrence: &str) -> Vec<Value> {
     let dir = ws.reports().join(campaign).join(occurrence);
-    let mut runs: Vec<PathBuf> = std::fs::read_dir(&dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    let mut runs: Vec<PathBuf> =
+        std::fs::read_dir(&dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
     runs.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
     runs.iter()
         .filter_map(|p| std::fs::read_to_string(p.join("report.json")).ok())
