@@ -181,3 +181,22 @@ fn an_outage_on_a_harasocial_page_is_not_a_failure_either() {
     assert_eq!(again.status.code(), Some(0), "{}", text(&again));
     assert_each_delivered_once(&sb, &["1", "2"]);
 }
+
+#[test]
+fn an_outage_shorter_than_the_retry_budget_is_ridden_out_in_the_same_run() {
+    // Down for 300 ms after the first answer; four attempts back off at least
+    // 125 + 250 + 500 ms, so the last attempt surely meets the API again.
+    let sb = Sandbox::start(&json!({"down": {"after": 1, "for_ms": 300}}));
+    let ws = Workspace::new();
+    let people = ids(4);
+    ws.write(
+        "c.yaml",
+        &graph_campaign("blip", PAGE, "T", &refs(&people), "send: { concurrency: 1, max_attempts: 4 }\n"),
+    );
+    let out = ws.run(Some(&sb), &["run", "c.yaml", "--now", NOW], &[("T", "tok")]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let report = ws.report("blip", "default");
+    assert_eq!(report["summary"]["sent"], 4, "{}", report["summary"]);
+    assert!(row(&report, "2")["attempts"].as_u64().unwrap() >= 2, "the second recipient met the outage");
+    assert_each_delivered_once(&sb, &refs(&people));
+}
