@@ -159,3 +159,61 @@ fn a_streak_broken_by_an_outage_does_not_charge_people() {
     assert_each_delivered_once(&sb, &["3", "4", "5"]);
     assert!(sb.requests_for("1").len() == 1 && sb.requests_for("2").len() == 1, "failed people are not resent");
 }
+
+#[test]
+fn a_proxy_answering_404_to_everyone_is_the_pages_error() {
+    // A wrong PAGECAST_GRAPH_URL path or a proxy's error page: nothing in it
+    // is about a person, so nobody may end `failed` for good.
+    let faults: serde_json::Map<String, Value> = (1..=6).map(|i| (i.to_string(), json!(["http:404", "ok"]))).collect();
+    let sb = Sandbox::start(&json!({ "faults": faults }));
+    let ws = Workspace::new();
+    let people = ids(6);
+    ws.write("c.yaml", &graph_campaign("proxy", PAGE, "T", &refs(&people), "send: { concurrency: 1 }\n"));
+    let out = ws.run(Some(&sb), &["run", "c.yaml", "--now", NOW], &[("T", "tok")]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    let report = ws.report("proxy", "default");
+    assert_eq!(report["summary"]["failed"], 0, "{}", report["summary"]);
+    let again = ws.run(Some(&sb), &["run", "c.yaml", "--now", NOW], &[("T", "tok")]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_each_delivered_once(&sb, &refs(&people));
+}
+
+#[test]
+fn an_error_message_cannot_inject_html_into_the_report() {
+    let payload = "<script>alert('pwned')</script><img src=x onerror=alert(1)>";
+    let sb = Sandbox::start(&json!({"faults": {"2": ["graph:10900"]}, "messages": {"10900": payload}}));
+    let ws = Workspace::new();
+    ws.write("c.yaml", &graph_campaign("html", PAGE, "T", &["1", "2", "3"], "send: { concurrency: 1 }\n"));
+    let out = ws.run(Some(&sb), &["run", "c.yaml", "--now", NOW], &[("T", "tok")]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let report = ws.report("html", "default");
+    assert_eq!(row(&report, "2")["error_message"], payload, "report.json keeps the text as data");
+    let dir = ws.reports().join("html").join("default");
+    let run = std::fs::read_dir(&dir).unwrap().flatten().next().unwrap().path();
+    let html = std::fs::read_to_string(run.join("report.html")).unwrap();
+    assert!(!html.contains("<script>alert('pwned')"), "the API's text became markup in report.html");
+    assert!(!html.contains("<img src=x"), "the API's text became markup in report.html");
+}
+
+#[test]
+fn a_token_echoed_near_the_cut_is_not_leaked_in_part() {
+    // The token sits across the 1,000th character: cutting before redacting
+    // would keep its first characters.
+    let token = "EAAsecretTOKEN0123456789abcdefXYZ";
+    let message = format!("(#10900) {}{token} trailing text", "x".repeat(981));
+    let sb = Sandbox::start(&json!({"faults": {"2": ["graph:10900"]}, "messages": {"10900": message}}));
+    let ws = Workspace::new();
+    ws.write("c.yaml", &graph_campaign("cut", PAGE, "T", &["1", "2", "3"], "send: { concurrency: 1 }\n"));
+    let out = ws.run(Some(&sb), &["run", "c.yaml", "--now", NOW], &[("T", token)]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    let mut haystack = text(&out) + &ws.all_report_text();
+    for entry in std::fs::read_dir(ws.state()).unwrap().flatten() {
+        if entry.path().is_file() {
+            haystack.push_str(&String::from_utf8_lossy(&std::fs::read(entry.path()).unwrap()));
+        }
+    }
+    for start in 0..=token.len() - 8 {
+        let piece = &token[start..start + 8];
+        assert!(!haystack.contains(piece), "a piece of the token ({piece}) was kept");
+    }
+}

@@ -375,7 +375,10 @@ impl Answer<'_> {
     /// A Graph endpoint's answer to a fault that is not about the connection.
     fn graph(&self, fault: Fault) -> Response {
         let error = match fault {
-            Fault::Graph { code, subcode, transient } => GraphError::generic(code, subcode, transient),
+            Fault::Graph { code, subcode, transient } => match self.config.message_for(code, subcode) {
+                Some(message) => GraphError { code, subcode, transient, message: message.to_owned() },
+                None => GraphError::generic(code, subcode, transient),
+            },
             Fault::Throttle { minutes } => {
                 let page = self.incoming.page().unwrap_or_default();
                 return reply::graph_throttle(page, minutes, self.seq);

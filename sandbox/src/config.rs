@@ -38,6 +38,17 @@ pub struct Config {
     pub page_names: HashMap<String, String>,
     /// A scripted API outage, when configured.
     pub down: Option<Down>,
+    /// Messages of `graph:` faults by `"CODE"` or `"CODE/SUBCODE"`, replacing
+    /// the sandbox's own (tests put HTML, tokens or long text in them).
+    pub messages: HashMap<String, String>,
+}
+
+impl Config {
+    /// The configured message for a Graph error, `CODE/SUBCODE` before `CODE`.
+    pub fn message_for(&self, code: u32, subcode: Option<u32>) -> Option<&str> {
+        let exact = subcode.and_then(|sub| self.messages.get(&format!("{code}/{sub}")));
+        exact.or_else(|| self.messages.get(&code.to_string())).map(String::as_str)
+    }
 }
 
 /// `"down": {"after": N, "for_ms": M}`: once the N-th API request (counted
@@ -91,6 +102,8 @@ struct RawConfig {
     #[serde(default)]
     page_names: HashMap<String, String>,
     down: Option<Down>,
+    #[serde(default)]
+    messages: HashMap<String, String>,
 }
 
 /// `random_fault` as written in the config.
@@ -117,6 +130,7 @@ impl Config {
             conversations_page_size: page_size(raw.conversations_page_size)?,
             page_names: raw.page_names,
             down: raw.down.map(check_down).transpose()?,
+            messages: raw.messages,
         })
     }
 }
@@ -229,6 +243,16 @@ mod tests {
         let ids: Vec<_> = config.conversations["500725830264749"].iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["t_2", "t_1"], "newest first");
         assert_eq!(config.conversations["500725830264749"][0].extra["snippet"], "hi");
+    }
+
+    #[test]
+    fn message_overrides_prefer_the_subcode() {
+        let json = br#"{"messages": {"100": "plain", "100/7": "seven"}}"#;
+        let config = Config::from_json(json, None).expect("valid");
+        assert_eq!(config.message_for(100, Some(7)), Some("seven"));
+        assert_eq!(config.message_for(100, Some(8)), Some("plain"));
+        assert_eq!(config.message_for(100, None), Some("plain"));
+        assert_eq!(config.message_for(551, None), None);
     }
 
     #[test]

@@ -200,3 +200,14 @@ fn down_route_and_running_switch_close_and_reopen_the_port() {
     sandbox.wait_reachable(true);
     assert_eq!(send(sandbox.addr, "1").expect("up again").status, 200);
 }
+
+#[test]
+fn configured_messages_replace_the_sandboxs_own() {
+    let sandbox = pagecast_sandbox::spawn(&json!({
+        "faults": {"1": ["graph:10900"], "2": ["graph:100/33"]},
+        "messages": {"10900": "<b>html</b>", "100/33": "with subcode"}
+    }));
+    let error = |r: &str| send(sandbox.addr, r).expect("answer").json()["error"].clone();
+    assert_eq!(error("1")["message"], "<b>html</b>");
+    assert_eq!(error("2")["message"], "with subcode");
+}
