@@ -200,3 +200,27 @@ fn an_outage_shorter_than_the_retry_budget_is_ridden_out_in_the_same_run() {
     assert!(row(&report, "2")["attempts"].as_u64().unwrap() >= 2, "the second recipient met the outage");
     assert_each_delivered_once(&sb, &refs(&people));
 }
+
+#[test]
+fn tick_dry_run_after_an_outage_says_it_would_resume_the_fire() {
+    let sb = Sandbox::start(&json!({}));
+    let ws = Workspace::new();
+    let campaign = graph_campaign(
+        "daily",
+        PAGE,
+        "T",
+        &["1", "2"],
+        "schedule:\n  cron: \"0 2 * * *\"\n  catch_up: 30m\nsend: { concurrency: 1, max_attempts: 1 }\n",
+    )
+    .replace(RECENT, "2026-11-22T01:30:00Z");
+    ws.write("campaigns/daily.yaml", &campaign);
+    sb.down();
+    let first = ws.run(Some(&sb), &["tick", "campaigns", "--now", "2026-11-22T02:05:00Z"], &[("T", "tok")]);
+    assert!(matches!(first.status.code(), Some(1 | 3)), "{}", text(&first));
+    sb.up();
+    let dry = ws.run(Some(&sb), &["tick", "campaigns", "--now", "2026-11-22T02:08:00Z", "--dry-run"], &[("T", "tok")]);
+    assert_eq!(dry.status.code(), Some(0), "{}", text(&dry));
+    assert!(text(&dry).contains("resume"), "tick --dry-run says it would resume the fire: {}", text(&dry));
+    assert!(text(&dry).contains("2026-11-22T02:00:00Z"), "{}", text(&dry));
+    assert!(sb.message_requests().is_empty(), "the dry run sends nothing");
+}
