@@ -217,3 +217,20 @@ fn a_token_echoed_near_the_cut_is_not_leaked_in_part() {
         assert!(!haystack.contains(piece), "a piece of the token ({piece}) was kept");
     }
 }
+
+#[test]
+fn an_absurd_regain_estimate_stops_the_page_without_a_crash() {
+    // u32::MAX minutes: arithmetic on the pause must not overflow or panic.
+    let sb = Sandbox::start(&json!({"faults": {"1": ["throttle:4294967295", "ok"]}}));
+    let ws = Workspace::new();
+    ws.write("c.yaml", &graph_campaign("absurd", PAGE, "T", &["1", "2"], "send: { concurrency: 1, max_pause: 1m }\n"));
+    let out = ws.run(Some(&sb), &["run", "c.yaml", "--now", NOW], &[("T", "tok")]);
+    assert_eq!(out.status.code(), Some(3), "{}", text(&out));
+    assert!(!text(&out).contains("panicked"), "{}", text(&out));
+    let report = ws.report("absurd", "default");
+    assert_eq!(outcome(&report, "1"), ("not_attempted".into(), "throttled".into()));
+    assert_eq!(outcome(&report, "2"), ("not_attempted".into(), "throttled".into()));
+    let again = ws.run(Some(&sb), &["run", "c.yaml", "--now", NOW], &[("T", "tok")]);
+    assert_eq!(again.status.code(), Some(0), "{}", text(&again));
+    assert_each_delivered_once(&sb, &["1", "2"]);
+}
