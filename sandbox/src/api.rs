@@ -394,7 +394,7 @@ impl Answer<'_> {
             Fault::GraphVaried { code, subcode } => {
                 GraphError::with_message(code, subcode, format!("(#{code}) sandbox error number {}", self.seq))
             }
-            Fault::HugeError { bytes } => GraphError::with_message(100, Some(2018001), reply::huge_message(bytes)),
+            Fault::HugeError { bytes } => return reply::huge_graph_error(bytes, self.seq),
             _ => return self.success(),
         };
         error.into_response(self.seq)

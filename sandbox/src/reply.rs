@@ -81,25 +81,35 @@ pub fn known_message(code: u32, subcode: Option<u32>) -> Option<&'static str> {
     })
 }
 
+/// The repeated unit of [`huge_message`]: one-, two- and three-byte
+/// characters, none of which JSON escapes.
+const HUGE_UNIT: &str = "(#100) Người dùng không tồn tại — ";
+
 /// The message of a `huge_error:BYTES` fault: exactly `bytes` bytes of
 /// UTF-8 that mixes one-, two- and three-byte characters, so a store that
 /// cuts it by bytes instead of characters would split one.
 pub fn huge_message(bytes: usize) -> String {
-    const UNIT: &str = "(#100) Người dùng không tồn tại — ";
-    let mut message = String::with_capacity(bytes);
-    while message.len() < bytes {
-        for ch in UNIT.chars() {
-            if message.len() + ch.len_utf8() > bytes {
-                // Pad the last bytes with ASCII so the length is exact.
-                while message.len() < bytes {
-                    message.push('x');
-                }
-                return message;
-            }
-            message.push(ch);
-        }
+    let mut message = HUGE_UNIT.repeat(bytes / HUGE_UNIT.len() + 1);
+    let mut end = bytes;
+    while !message.is_char_boundary(end) {
+        end -= 1;
     }
+    message.truncate(end);
+    // Pad with ASCII so the length is exact.
+    message.extend(std::iter::repeat_n('x', bytes - end));
     message
+}
+
+/// Graph's error body for a `huge_error:BYTES` fault (100/2018001), written
+/// by hand: serializing a 50 MB string through `serde_json` costs seconds in
+/// a debug build, and the message holds nothing JSON must escape.
+pub fn huge_graph_error(bytes: usize, seq: u64) -> Response {
+    let message = huge_message(bytes);
+    let body = format!(
+        "{{\"error\":{{\"message\":\"{message}\",\"type\":\"OAuthException\",\"code\":100,\
+         \"error_subcode\":2018001,\"fbtrace_id\":\"Sbx{seq:06}\"}}}}"
+    );
+    (StatusCode::BAD_REQUEST, [(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// A redirect with `Location`, the way a misconfigured proxy or a captive
@@ -227,6 +237,19 @@ mod tests {
         assert_eq!(GraphError::generic(100, None, false).message, "(#100) No matching user found");
         assert!(GraphError::generic(2018321, None, false).message.starts_with("(#2018321)"));
         assert_eq!(GraphError::generic(100, Some(2018109), false).message, "(#100) sandbox error");
+    }
+
+    #[test]
+    fn huge_graph_error_is_valid_json() {
+        let message = huge_message(5000);
+        let body = format!(
+            "{{\"error\":{{\"message\":\"{message}\",\"type\":\"OAuthException\",\"code\":100,\
+             \"error_subcode\":2018001,\"fbtrace_id\":\"Sbx{:06}\"}}}}",
+            7
+        );
+        let json: serde_json::Value = serde_json::from_str(&body).expect("valid JSON");
+        assert_eq!(json["error"]["message"], message);
+        assert_eq!(huge_graph_error(5000, 7).status(), StatusCode::BAD_REQUEST);
     }
 
     #[test]
