@@ -249,10 +249,10 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
-    if uri.path().starts_with(LANDING) {
-        return landing(&sandbox, &method, &uri, &headers, &body);
-    }
     let Some(endpoint) = Endpoint::route(&method, uri.path()) else {
+        if uri.path().starts_with(LANDING) {
+            return landing(&sandbox, &method, &uri, &headers, &body);
+        }
         let text = format!("pagecast-sandbox: no endpoint for {method} {}\n", uri.path());
         return reply::plain(StatusCode::NOT_FOUND, text);
     };

@@ -20,14 +20,14 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// `/_sandbox/landing`, where the `redirect:` faults lead.
+    Landing,
     /// `POST /{page}/messages`.
     Graph,
     /// `POST /social/messages.json`.
     Harasocial,
     /// `GET /{page}/conversations`.
     Conversations,
-    /// `/_sandbox/landing`, where the `redirect:` faults lead.
-    Landing,
 }
 
 /// What is recorded of one request (everything but `seq` and `at`).

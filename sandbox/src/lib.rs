@@ -85,10 +85,10 @@ pub async fn serve(
 fn router(sandbox: Arc<Sandbox>) -> Router {
     Router::new()
         .route("/_sandbox/requests", get(control::requests))
+        .route("/_sandbox/down", post(conn::down_route))
         .route("/_sandbox/stats", get(control::stats))
         .route("/_sandbox/reset", post(control::reset))
         .route("/_sandbox/config", put(control::put_config))
-        .route("/_sandbox/down", post(conn::down_route))
         .fallback(api::handle)
         .with_state(sandbox)
 }
