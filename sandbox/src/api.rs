@@ -28,6 +28,9 @@ use crate::state::Sandbox;
 /// The `messaging_type` values the Send API accepts.
 const MESSAGING_TYPES: [&str; 4] = ["RESPONSE", "UPDATE", "MESSAGE_TAG", "UTILITY"];
 
+/// Where the `redirect:` faults point: any method gets an HTML 200 here.
+pub const LANDING: &str = "/_sandbox/landing";
+
 /// The only `messaging_type` Harasocial's payload-id API accepts.
 const HARASOCIAL_TYPE: &str = "harasocial_facebook_payload_id";
 
@@ -268,6 +271,9 @@ pub async fn handle(
     body: Bytes,
 ) -> Response {
     let Some(endpoint) = Endpoint::route(&method, uri.path()) else {
+        if uri.path().starts_with(LANDING) {
+            return landing(&sandbox, &method, &uri, &headers, &body);
+        }
         let text = format!("pagecast-sandbox: no endpoint for {method} {}\n", uri.path());
         return reply::plain(StatusCode::NOT_FOUND, text);
     };
@@ -286,13 +292,40 @@ pub async fn handle(
     if !config.latency.is_zero() {
         tokio::time::sleep(config.latency).await;
     }
-    match verdict {
+    let mut response = match verdict {
         Ok((accepted, fault)) => {
             let answer = Answer { sandbox: &sandbox, config: &config, incoming: &incoming, accepted, seq };
             answer.with_fault(fault, &conn).await
         }
         Err(rejection) => reject(&incoming.endpoint, rejection, seq),
+    };
+    if let Some(down) = config.down {
+        // One connection per request, so the outage starts at a connect.
+        response.headers_mut().insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+        if seq == down.after {
+            conn.outage().down_for(down.for_ms.map(Duration::from_millis));
+        }
     }
+    response
+}
+
+/// The page a `redirect:` fault leads to: recorded (kind `landing`, with the
+/// recipient when a re-sent body names one) and answered HTML 200.
+fn landing(sandbox: &Sandbox, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Response {
+    let body = serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into()));
+    let entry = Entry {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or_default(),
+        authorization: headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()),
+        page: None,
+        recipient: non_empty(&body["recipient"]["id"]),
+        kind: Kind::Landing,
+        fault: "landing",
+        body: &body,
+    };
+    sandbox.journal.record(&entry);
+    reply::landing()
 }
 
 /// The response to a rejected request.
@@ -330,6 +363,13 @@ impl Answer<'_> {
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
             Fault::Http { status } => reply::plain(status, format!("sandbox http {}", status.as_u16())),
+            Fault::Redirect { status } => reply::redirect(status, LANDING),
+            Fault::RedirectAway { status, port } => {
+                let uri = self.incoming.uri;
+                let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+                reply::redirect(status, &format!("http://127.0.0.1:{port}{path}"))
+            }
+            Fault::Endless => reply::endless(self.incoming.recipient().unwrap_or_default(), self.seq),
             Fault::Slow { ms } => {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 self.success()
@@ -357,7 +397,10 @@ impl Answer<'_> {
     /// A Graph endpoint's answer to a fault that is not about the connection.
     fn graph(&self, fault: Fault) -> Response {
         let error = match fault {
-            Fault::Graph { code, subcode, transient } => GraphError::generic(code, subcode, transient),
+            Fault::Graph { code, subcode, transient } => match self.config.message_for(code, subcode) {
+                Some(message) => GraphError { code, subcode, transient, message: message.to_owned() },
+                None => GraphError::generic(code, subcode, transient),
+            },
             Fault::Throttle { minutes } => {
                 let page = self.incoming.page().unwrap_or_default();
                 return reply::graph_throttle(page, minutes, self.seq);
@@ -370,6 +413,10 @@ impl Answer<'_> {
             Fault::HarasocialError => {
                 GraphError::with_message(100, None, "(#100) sandbox error (harasocial_error given to a Graph request)")
             }
+            Fault::GraphVaried { code, subcode } => {
+                GraphError::with_message(code, subcode, format!("(#{code}) sandbox error number {}", self.seq))
+            }
+            Fault::HugeError { bytes } => return reply::huge_graph_error(bytes, self.seq),
             _ => return self.success(),
         };
         error.into_response(self.seq)
@@ -386,9 +433,12 @@ impl Answer<'_> {
                 "invalid_recipient",
                 &format!("recipient not found for token {}", self.token()),
             ),
-            Fault::Graph { code, subcode, .. } => {
+            Fault::Graph { code, subcode, .. } | Fault::GraphVaried { code, subcode } => {
                 let code = subcode.map_or(format!("graph_{code}"), |s| format!("graph_{code}_{s}"));
                 reply::harasocial_error(StatusCode::OK, &code, "sandbox error")
+            }
+            Fault::HugeError { bytes } => {
+                reply::harasocial_error(StatusCode::OK, "invalid_recipient", &reply::huge_message(bytes))
             }
             Fault::Throttle { minutes } => reply::harasocial_error(
                 StatusCode::TOO_MANY_REQUESTS,
