@@ -134,10 +134,10 @@ pub fn dispatch(cli: Cli) -> Exit {
             output::print(&crate::campaign::schema::schema_text());
             Ok(Exit::Done)
         }
-        Command::Plan { campaign, common, report_dir } => plan::run(&campaign, &common, report_dir),
+        Command::Plan { campaign, common, report_dir, out } => plan::run(&campaign, &common, report_dir, out),
         Command::Run { campaign, dry_run, common, report_dir } => {
             if dry_run {
-                plan::run(&campaign, &common, report_dir)
+                plan::run(&campaign, &common, report_dir, None)
             } else {
                 run::command(&campaign, &common, crate::cli::report_dir(report_dir))
             }

@@ -162,6 +162,9 @@ fn run_fire(
         resend_unknown: false,
         limit: None,
         only: None,
+        out: None,
+        pinned: None,
+        max_plan_age: chrono::TimeDelta::MAX,
     };
     let outcome = execute(Some(ledger), &request, campaign);
     let recorded = match &outcome {

@@ -9,6 +9,7 @@
 //! The dry run is the same request stopped after the plan, so every flag of
 //! the run (`--resend-unknown`, `--limit`, `--only`) shapes both alike.
 
+mod pinned;
 mod prepare;
 mod send;
 mod settle;
@@ -45,6 +46,12 @@ pub struct RunRequest {
     pub limit: Option<usize>,
     /// `--only ID,…`.
     pub only: Option<Vec<String>>,
+    /// `plan --out FILE`: write the pinned plan.
+    pub out: Option<PathBuf>,
+    /// `run --plan FILE`: send exactly this pinned plan.
+    pub pinned: Option<PathBuf>,
+    /// `--max-plan-age`.
+    pub max_plan_age: chrono::TimeDelta,
 }
 
 impl RunRequest {
@@ -59,6 +66,9 @@ impl RunRequest {
             resend_unknown: args.resend_unknown,
             limit: args.limit,
             only: args.only.clone(),
+            out: None,
+            pinned: args.pinned.clone(),
+            max_plan_age: chrono::TimeDelta::try_seconds(args.max_plan_age).unwrap_or(chrono::TimeDelta::MAX),
         }
     }
 }
@@ -80,8 +90,23 @@ pub fn execute(ledger: Option<&Ledger>, req: &RunRequest, campaign: Campaign) ->
     let started = Utc::now();
     // ── prepare ─────────────────────────────────────────────────────────
     let prepared = prepare(campaign, req.clock.now(), !req.dry_run)?;
+    let pinned = match &req.pinned {
+        Some(path) => {
+            let pinned = pinned::read(path, &prepared.campaign, &req.occurrence)?;
+            pinned::check(&pinned, req.clock.now(), req.max_plan_age, &pinned::inputs(&prepared)?)?;
+            Some(pinned)
+        }
+        None => None,
+    };
     // ── plan ────────────────────────────────────────────────────────────
-    let plan = plan_stage(ledger, req, &prepared)?;
+    let mut plan = plan_stage(ledger, req, &prepared)?;
+    if let Some(pinned) = &pinned {
+        let (campaign, audiences) = (&prepared.campaign, &prepared.audiences);
+        plan.only(|job| {
+            let key = (campaign.pages[job.page as usize].id.clone(), audiences.recipient_id(job.person).to_string());
+            pinned.planned.contains(&key)
+        });
+    }
     if req.dry_run {
         return settle::report_plan(req, &prepared, &plan, started);
     }

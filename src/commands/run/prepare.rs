@@ -24,6 +24,8 @@ pub struct Prepared {
     pub tokens: Vec<String>,
     /// The HTTP client.
     pub client: Client,
+    /// The ids each conversations audience fetched, per page id (pinned plans hash them).
+    pub conversation_ids: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Validates a campaign file, printing its warnings, or its errors.
@@ -75,7 +77,9 @@ pub fn prepare(campaign: Campaign, now: DateTime<Utc>, need_tokens: bool) -> Res
             e.message
         )));
     }
-    Ok(Prepared { campaign: Arc::new(campaign), audiences: Arc::new(audiences), tokens, client })
+    let conversation_ids =
+        fetched.iter().map(|(page, rows)| (page.clone(), rows.iter().map(|r| r.id.clone()).collect())).collect();
+    Ok(Prepared { campaign: Arc::new(campaign), audiences: Arc::new(audiences), tokens, client, conversation_ids })
 }
 
 fn report_rows(audiences: &Audiences) {

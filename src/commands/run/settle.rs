@@ -92,13 +92,24 @@ fn is_open(r: &Record) -> bool {
 pub fn report_plan(req: &RunRequest, prepared: &Prepared, plan: &Plan, started: DateTime<Utc>) -> Outcome {
     let (campaign, audiences) = (&*prepared.campaign, &*prepared.audiences);
     let soonest = rows::soonest(campaign, audiences, plan, SOONEST);
-    if req.format != Format::Json && req.report_dir.is_none() {
+    if req.format != Format::Json && req.report_dir.is_none() && req.out.is_none() {
         // The table needs counts, not a row per recipient.
         let report = rows::plan_summary(campaign, plan, &req.occurrence, started);
         output::print(&report::table::render(&report, &soonest));
         return Ok(Exit::Done);
     }
     let report = rows::plan_report(campaign, audiences, plan, &req.occurrence, started);
+    if let Some(out) = &req.out {
+        let inputs = super::pinned::inputs(prepared)?;
+        super::pinned::write(out, &super::pinned::document(&report, &inputs, req.clock.now()))?;
+        eprintln!(
+            "pinned plan: {} ({} inputs); send exactly it with `pagecast run {} --plan {}`",
+            out.display(),
+            inputs.len(),
+            campaign.path.display(),
+            out.display()
+        );
+    }
     emit(&report, req, started, &soonest);
     Ok(Exit::Done)
 }
