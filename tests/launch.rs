@@ -139,7 +139,7 @@ fn a_daily_limit_is_shared_by_the_campaigns_of_a_page() {
     let ws = Workspace::new();
     let capped = |id: &str, people: &[&str]| {
         graph_campaign(id, PAGE, "T", people, "")
-            .replace(&format!("provider: graph, token_env: T }}"), "provider: graph, token_env: T, daily_limit: 3 }")
+            .replace("provider: graph, token_env: T }", "provider: graph, token_env: T, daily_limit: 3 }")
     };
     ws.write("a.yaml", &capped("first", &["1", "2"]));
     ws.write("b.yaml", &capped("second", &["3", "4", "5"]));
