@@ -82,6 +82,7 @@ pub enum Command {
     Plan {
         /// The campaign file.
         campaign: PathBuf,
+        /// Flags shared with `run`.
         #[command(flatten)]
         common: RunArgs,
         /// Write report files here (only when given).
@@ -98,6 +99,7 @@ pub enum Command {
         /// Plan only: nothing is sent and nothing is written to the ledger.
         #[arg(long)]
         dry_run: bool,
+        /// Flags shared with `plan`.
         #[command(flatten)]
         common: RunArgs,
         /// Where reports go (default: PAGECAST_REPORT_DIR, else ./reports). A

@@ -2,6 +2,8 @@
 //! wave, a pinned plan a reviewer approves, a daily cap per Page — each
 //! through the real binary against the sandbox.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use common::*;

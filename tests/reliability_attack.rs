@@ -2,6 +2,8 @@
 //! answer could break "at most one message per key, and every key ends in a
 //! state that a re-run handles correctly".
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use common::*;

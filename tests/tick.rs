@@ -1,6 +1,8 @@
 //! `pagecast tick DIR` from cron: due fires run once, missed fires are
 //! recorded and never sent, concurrent ticks never double-send.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use std::collections::HashMap;

@@ -6,6 +6,8 @@
 //! Cases that would need a binary or a huge file in git (bytes that are not
 //! UTF-8, a 10 MB file) are written into a temporary directory at run time.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
