@@ -48,7 +48,7 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
     ("harasocial-metadata-over-500.yaml", Some("13:13: error: message.metadata: metadata is 501 characters; Harasocial takes at most 500")),
     ("http-image-url.yaml", Some("14:10: error: message.attachment.url: the media URL must start with https://")),
     ("human-agent.yaml", Some("14:6: error: tag: HUMAN_AGENT is for replies typed by a person; Meta forbids it for automated messages")),
-    ("inline-recipient-bad-time.yaml", Some("12:27: error: audiences[0].recipients[0].last_interaction: \"yesterday\" is not a time")),
+    ("inline-recipient-bad-time.yaml", Some("12:27: error: audiences[0].recipients[0].last_interaction: \"yesterday\" is not a time; write RFC 3339 (2026-11-20T08:00:00Z) or Unix seconds (1795161600)")),
     ("inline-recipient-future-time.yaml", Some("15:27: error: audiences[0].recipients[1].last_interaction: 2026-11-23T08:00:00Z is in the future")),
     ("inline-recipient-unquoted-id.yaml", Some("11:13: error: audiences[0].recipients[0].id: expected text (a string), found the number 2560816460648749")),
     ("margin-a-day.yaml", Some("15:11: error: policy.margin: the margin is a day or more, so no window would ever be open")),
