@@ -85,6 +85,7 @@ impl Validator<'_> {
             _ => {}
         }
         self.check_limits();
+        self.check_fixed_text_limits();
         self.check_attachment();
         self.check_utility_template();
     }
@@ -153,7 +154,7 @@ impl Validator<'_> {
                             );
                         }
                     }
-                    if let Some(p) = &q.payload
+                    if let Some(p) = q.payload.as_ref().filter(|p| !is_templated(p))
                         && p.chars().count() > limits::QUICK_REPLY_PAYLOAD_MAX
                     {
                         self.error(&format!("{at}/payload"), "the payload is over 1000 characters", "shorten it");
@@ -302,6 +303,45 @@ impl Validator<'_> {
         }
     }
 
+    /// A templated string whose fixed text alone breaks a limit fails for
+    /// every recipient (SPEC §2), so the file is invalid.
+    fn check_fixed_text_limits(&mut self) {
+        let m = &self.raw.message;
+        let mut checks: Vec<(String, &str, usize, &str)> = Vec::new();
+        if let Some(t) = &m.text {
+            checks.push(("/message/text".into(), t, limits::TEXT_BELOW - 1, "fewer than 2000"));
+        }
+        for (i, q) in m.quick_replies.iter().flatten().enumerate() {
+            if let Some(t) = &q.title {
+                checks.push((format!("/message/quick_replies/{i}/title"), t, limits::QUICK_REPLY_TITLE_MAX, "at most 20"));
+            }
+            if let Some(p) = &q.payload {
+                checks.push((
+                    format!("/message/quick_replies/{i}/payload"),
+                    p,
+                    limits::QUICK_REPLY_PAYLOAD_MAX,
+                    "at most 1000",
+                ));
+            }
+        }
+        let over: Vec<(String, usize, &str)> = checks
+            .into_iter()
+            .filter(|(_, text, _, _)| is_templated(text))
+            .map(|(at, text, max, says)| (at, fixed_chars(text), max, says))
+            .filter(|(_, n, max, _)| n > max)
+            .map(|(at, n, _, says)| (at, n, says))
+            .collect();
+        for (at, n, says) in over {
+            self.error(
+                &at,
+                format!(
+                    "the fixed text of this template alone is {n} characters (its {{{{ }}}} parts not counted); Meta takes {says}, so every recipient would fail"
+                ),
+                "shorten the fixed text",
+            );
+        }
+    }
+
     pub(super) fn message(&mut self) -> Option<MessageTemplate> {
         match MessageTemplate::compile(&self.raw.message) {
             Ok(m) => Some(m),
@@ -316,5 +356,69 @@ impl Validator<'_> {
                 None
             }
         }
+    }
+}
+
+fn is_templated(text: &str) -> bool {
+    text.contains("{{") || text.contains("{%") || text.contains("{#")
+}
+
+/// The characters a template always prints: the text outside `{{ }}`,
+/// `{% %}` and `{# #}`, and outside every block (`{% if %}`, `{% for %}`,
+/// ...), whose body may not print. It never counts more than any rendering
+/// prints, so a string over a limit by this count is over it for everyone.
+fn fixed_chars(source: &str) -> usize {
+    const OPENERS: [&str; 9] = ["if", "for", "macro", "call", "filter", "block", "raw", "with", "autoescape"];
+    let mut rest = source;
+    let mut depth = 0usize;
+    let mut count = 0usize;
+    let mut trim_next = false;
+    loop {
+        let next = ["{{", "{%", "{#"].iter().filter_map(|t| rest.find(t)).min();
+        let (literal, tag) = match next {
+            Some(i) => (&rest[..i], Some(&rest[i..])),
+            None => (rest, None),
+        };
+        let mut literal = if trim_next { literal.trim_start() } else { literal };
+        if tag.is_some_and(|t| t[2..].starts_with('-')) {
+            literal = literal.trim_end();
+        }
+        if depth == 0 {
+            count += literal.chars().count();
+        }
+        let Some(tag) = tag else { return count };
+        let close = match &tag[..2] {
+            "{{" => "}}",
+            "{%" => "%}",
+            _ => "#}",
+        };
+        let Some(end) = tag[2..].find(close) else { return count };
+        let inner = &tag[2..2 + end];
+        trim_next = inner.ends_with('-');
+        if tag.starts_with("{%") {
+            let word = inner.trim_matches(['-', '+', ' ', '\t', '\n', '\r']).split_whitespace().next().unwrap_or("");
+            if word.starts_with("end") {
+                depth = depth.saturating_sub(1);
+            } else if OPENERS.contains(&word) || (word == "set" && !inner.contains('=')) {
+                depth += 1;
+            }
+        }
+        rest = &tag[2 + end + close.len()..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fixed_chars;
+
+    #[test]
+    fn fixed_text_leaves_out_expressions_comments_and_blocks() {
+        assert_eq!(fixed_chars("Hi {{ name }}, bye"), 8);
+        assert_eq!(fixed_chars("a{# note #}b"), 2);
+        assert_eq!(fixed_chars("x{% if a %}long text{% else %}other{% endif %}y"), 2);
+        assert_eq!(fixed_chars("x{% for i in l %}{% if i %}t{% endif %}u{% endfor %}y"), 2);
+        assert_eq!(fixed_chars("a  {{- b -}}  c"), 2);
+        assert_eq!(fixed_chars("{% set x = 1 %}ab"), 2);
+        assert_eq!(fixed_chars("é{{ unclosed"), 1);
     }
 }
