@@ -60,14 +60,11 @@ fn a_header_that_is_not_utf8_is_invalid_for_validate_and_run() {
     let ws = Workspace::new();
     ws.write("c.yaml", &campaign("", ""));
     std::fs::create_dir_all(ws.dir.join("audiences")).unwrap();
-    std::fs::write(ws.dir.join("audiences/people.csv"), b"id,last_interaction,first_name,pr\xe9nom\n1,,Lan,x\n").unwrap();
+    std::fs::write(ws.dir.join("audiences/people.csv"), b"id,last_interaction,first_name,pr\xe9nom\n1,,Lan,x\n")
+        .unwrap();
     let out = ws.run(None, &["validate", "c.yaml", "--now", NOW], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
-    assert!(
-        stderr(&out).starts_with("c.yaml:7:11: error: audiences[0].file: the header of "),
-        "{}",
-        stderr(&out)
-    );
+    assert!(stderr(&out).starts_with("c.yaml:7:11: error: audiences[0].file: the header of "), "{}", stderr(&out));
     assert!(stderr(&out).contains("is not UTF-8 (column 4)"), "{}", stderr(&out));
     let out = run(&ws, &sb);
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
@@ -94,7 +91,9 @@ fn every_row_bad_is_invalid_and_a_timezone_reads_the_spreadsheet_times() {
     ), "{err}");
     assert!(err.contains("... and 19980 more rows left out"), "{err}");
     assert!(
-        err.contains("audiences/people.csv:2: error: none of the 20000 data rows can be used (the first bad one is this line)"),
+        err.contains(
+            "audiences/people.csv:2: error: none of the 20000 data rows can be used (the first bad one is this line)"
+        ),
         "{err}"
     );
     assert!(sb.requests().is_empty());

@@ -29,6 +29,7 @@ fn now() -> DateTime<Utc> {
     DateTime::parse_from_rfc3339("2026-11-22T00:00:00Z").unwrap().with_timezone(&Utc)
 }
 
+#[rustfmt::skip]
 const YAML_TOKENS: &[&str] = &[
     "- ", "-", "[", "]", "{", "}", ", ", ",", ": ", ":", "? ", "\n", "\n  ", "\n    ", "  ", "\t", "&a ", "&b ", "*a",
     "*b", "!t ", "!!str ", "\"", "'", "|\n  ", ">-\n  ", "# c\n", "---\n", "...\n", "%YAML 1.2\n", "x", "id", "version",
@@ -104,7 +105,8 @@ fn check_campaign(path: &Path, bytes: &[u8]) {
 /// issue 9), replayed here.
 fn corpus(target: &str) -> Vec<Vec<u8>> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz/corpus").join(target);
-    let mut files: Vec<PathBuf> = std::fs::read_dir(dir).map(|d| d.map(|e| e.unwrap().path()).collect()).unwrap_or_default();
+    let mut files: Vec<PathBuf> =
+        std::fs::read_dir(dir).map(|d| d.map(|e| e.unwrap().path()).collect()).unwrap_or_default();
     files.sort();
     files.iter().map(|f| std::fs::read(f).unwrap()).collect()
 }
@@ -144,7 +146,12 @@ fn deep_and_wide_yaml_never_overflows_the_stack() {
         "{a: ".repeat(200_000).into_bytes(),
         "? ".repeat(500_000).into_bytes(),
         (0..1400).map(|i| format!("{}k:\n", " ".repeat(i))).collect::<String>().into_bytes(),
-        (0..60).map(|i| format!("k{i}: &a{i} [{}]\n", if i == 0 { "x".into() } else { format!("*a{}, *a{}", i - 1, i - 1) })).collect::<String>().into_bytes(),
+        (0..60)
+            .map(|i| {
+                format!("k{i}: &a{i} [{}]\n", if i == 0 { "x".into() } else { format!("*a{}, *a{}", i - 1, i - 1) })
+            })
+            .collect::<String>()
+            .into_bytes(),
     ];
     for bytes in inputs {
         std::thread::Builder::new()
@@ -159,6 +166,7 @@ fn deep_and_wide_yaml_never_overflows_the_stack() {
     }
 }
 
+#[rustfmt::skip]
 const CSV_TOKENS: &[&str] = &[
     "\"", "\"\"", ",", "\n", "\r\n", "\r", " ", "id", "last_interaction", "first_name", "1", "123456", "2026-11-21T08:00:00Z",
     "2026-11-21 08:00", "1795161600", "abc", "é", "\u{feff}", "{{", "\t", ";",
@@ -179,6 +187,7 @@ fn random_csv(rng: &mut fastrand::Rng) -> Vec<u8> {
     out
 }
 
+#[rustfmt::skip]
 const JSONL_TOKENS: &[&str] = &[
     "{", "}", "[", "]", "\"id\"", "\"last_interaction\"", "\"vars\"", ":", ",", "\"1\"", "1", "1795161600", "\"2026-11-21T08:00:00Z\"",
     "\"2026-11-21 08:00\"", "null", "true", "\n", "\"", "\\", "é", "{\"id\": \"1\"}\n", "{\"a\":",

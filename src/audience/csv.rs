@@ -31,9 +31,8 @@ pub fn read_header(path: &Path) -> Result<Vec<String>, String> {
     let file = File::open(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     let mut reader = builder().from_reader(file);
     let header = reader.byte_headers().map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-    header_names(header).map_err(|col| {
-        format!("the header of {} is not UTF-8 (column {col}); save the file as UTF-8", path.display())
-    })
+    header_names(header)
+        .map_err(|col| format!("the header of {} is not UTF-8 (column {col}); save the file as UTF-8", path.display()))
 }
 
 /// Header names, trimmed, without a byte-order mark; Err is the first
@@ -325,7 +324,10 @@ pub fn read_opt_outs(path: &Path) -> Result<Vec<Box<str>>, RowError> {
             return Err(bad_id(line, "is empty".into()));
         }
         if !valid_id(id) {
-            return Err(bad_id(line, format!("\"{}\" is not a page-scoped id (letters, digits, `_` and `-`)", clip(id))));
+            return Err(bad_id(
+                line,
+                format!("\"{}\" is not a page-scoped id (letters, digits, `_` and `-`)", clip(id)),
+            ));
         }
         ids.push(id.into());
     }
@@ -337,7 +339,7 @@ pub fn read_opt_outs(path: &Path) -> Result<Vec<Box<str>>, RowError> {
 
 /// Where a CSV parser (the csv crate's, default dialect) is within a record.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Quote {
+enum CsvState {
     /// At the start of a field: a `"` opens a quoted field.
     FieldStart,
     /// In an unquoted field: a `"` is a plain character.
@@ -353,7 +355,7 @@ enum Quote {
 /// csv crate returns such a field as if it had been closed there.)
 struct QuoteWatch<R> {
     inner: R,
-    state: Quote,
+    state: CsvState,
     /// Line breaks seen so far.
     lines: u64,
     /// Bytes seen so far.
@@ -368,7 +370,7 @@ impl<R> QuoteWatch<R> {
     fn new(inner: R) -> Self {
         QuoteWatch {
             inner,
-            state: Quote::FieldStart,
+            state: CsvState::FieldStart,
             lines: 0,
             bytes: 0,
             open_quote_line: 0,
@@ -379,22 +381,22 @@ impl<R> QuoteWatch<R> {
 
     /// The line of a quoted field left open at the end of the file.
     fn open_quote_line(&self) -> Option<u64> {
-        (self.eof && self.state == Quote::Quoted).then_some(self.open_quote_line)
+        (self.eof && self.state == CsvState::Quoted).then_some(self.open_quote_line)
     }
 
     fn watch(&mut self, buf: &[u8]) {
         for &b in buf {
             self.state = match (self.state, b) {
-                (Quote::FieldStart, b'"') => {
+                (CsvState::FieldStart, b'"') => {
                     self.open_quote_line = self.lines + 1;
                     self.open_quote_byte = self.bytes;
-                    Quote::Quoted
+                    CsvState::Quoted
                 }
-                (Quote::Quoted, b'"') => Quote::AfterQuote,
-                (Quote::Quoted, _) => Quote::Quoted,
-                (Quote::AfterQuote, b'"') => Quote::Quoted,
-                (_, b',' | b'\n' | b'\r') => Quote::FieldStart,
-                _ => Quote::Unquoted,
+                (CsvState::Quoted, b'"') => CsvState::AfterQuote,
+                (CsvState::Quoted, _) => CsvState::Quoted,
+                (CsvState::AfterQuote, b'"') => CsvState::Quoted,
+                (_, b',' | b'\n' | b'\r') => CsvState::FieldStart,
+                _ => CsvState::Unquoted,
             };
             if b == b'\n' {
                 self.lines += 1;
@@ -534,8 +536,7 @@ mod tests {
     fn local_times_are_read_in_the_audiences_zone() {
         let zone: Tz = "Asia/Ho_Chi_Minh".parse().unwrap();
         let r = rows_in(b"id,last_interaction\n1,2026-11-21 12:02:13\n2,2026-11-21 12:02\n3,1795161600\n", Some(zone));
-        let times: Vec<String> =
-            r.iter().map(|x| x.as_ref().unwrap().last_interaction.unwrap().to_rfc3339()).collect();
+        let times: Vec<String> = r.iter().map(|x| x.as_ref().unwrap().last_interaction.unwrap().to_rfc3339()).collect();
         assert_eq!(times, ["2026-11-21T05:02:13+00:00", "2026-11-21T05:02:00+00:00", "2026-11-20T08:00:00+00:00"]);
         let without = rows("id,last_interaction\n1,2026-11-21 12:02:13\n2,2026-11-21T08:00:00Z\n");
         let e = without[0].as_ref().unwrap_err();
@@ -560,7 +561,8 @@ mod tests {
         let e = read_opt_outs(f.path()).unwrap_err();
         assert_eq!((e.fatal, e.line), (true, 3));
         assert!(e.message.contains("missing"), "{e}");
-        for (bytes, line) in [(&b"id\n1\n\xff\n"[..], 3), (b"id\n1\n\"2\n3\n", 3), (b"id\n1\n1 2\n", 3), (b"x\n1\n", 1)] {
+        for (bytes, line) in [(&b"id\n1\n\xff\n"[..], 3), (b"id\n1\n\"2\n3\n", 3), (b"id\n1\n1 2\n", 3), (b"x\n1\n", 1)]
+        {
             let f = file(bytes);
             let e = read_opt_outs(f.path()).unwrap_err();
             assert_eq!((e.fatal, e.line), (true, line), "{e}");

@@ -219,7 +219,9 @@ fn too_deep(path: &Path, pos: Pos) -> Diagnostic {
         path,
         pos,
         "",
-        format!("mappings and lists nest deeper than {MAX_DEPTH} levels here; campaign files are limited to {MAX_DEPTH}"),
+        format!(
+            "mappings and lists nest deeper than {MAX_DEPTH} levels here; campaign files are limited to {MAX_DEPTH}"
+        ),
     )
     .with_hint("a campaign needs a few levels only: check for a run of `- - -` or unclosed `[`/`{`")
 }
@@ -301,7 +303,9 @@ fn to_json(
         return Err((
             pos_of(node),
             String::new(),
-            format!("with its aliases (`*name`) expanded, this nests deeper than {MAX_DEPTH} levels; campaign files are limited to {MAX_DEPTH}"),
+            format!(
+                "with its aliases (`*name`) expanded, this nests deeper than {MAX_DEPTH} levels; campaign files are limited to {MAX_DEPTH}"
+            ),
             "write the part out instead of nesting aliases of aliases",
         ));
     }
@@ -331,7 +335,12 @@ fn to_json(
         }
         YamlData::Alias(_) | YamlData::BadValue => {
             let hint = "an alias `*name` needs an anchor `&name` earlier in the file";
-            Err((pos_of(node), super::diagnostic::field_name(&pointer), "this YAML node could not be read".into(), hint))
+            Err((
+                pos_of(node),
+                super::diagnostic::field_name(&pointer),
+                "this YAML node could not be read".into(),
+                hint,
+            ))
         }
     }
 }

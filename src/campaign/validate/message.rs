@@ -313,7 +313,12 @@ impl Validator<'_> {
         }
         for (i, q) in m.quick_replies.iter().flatten().enumerate() {
             if let Some(t) = &q.title {
-                checks.push((format!("/message/quick_replies/{i}/title"), t, limits::QUICK_REPLY_TITLE_MAX, "at most 20"));
+                checks.push((
+                    format!("/message/quick_replies/{i}/title"),
+                    t,
+                    limits::QUICK_REPLY_TITLE_MAX,
+                    "at most 20",
+                ));
             }
             if let Some(p) = &q.payload {
                 checks.push((
