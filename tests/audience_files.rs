@@ -195,3 +195,28 @@ fn jsonl_local_times_and_unix_seconds() {
     let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(plan["summary"]["planned"], 2, "{}", plan["summary"]);
 }
+
+#[test]
+fn inline_rows_read_local_times_in_the_audiences_zone_too() {
+    let ws = Workspace::new();
+    let inline = |zone: &str| {
+        format!(
+            "version: 1\nid: inline\npages:\n  - {{ id: \"{PAGE}\", provider: graph, token_env: T }}\naudiences:\n  - page: \"{PAGE}\"\n{zone}    recipients:\n      - {{ id: \"1\", last_interaction: 2026-11-21 12:00 }}\nmessage:\n  text: Hello\nmessaging_type: UPDATE\n"
+        )
+    };
+    ws.write("c.yaml", &inline(""));
+    let out = ws.run(None, &["validate", "c.yaml", "--now", NOW], &[]);
+    assert_eq!(out.status.code(), Some(2));
+    assert_eq!(
+        stderr(&out).lines().take(2).collect::<Vec<_>>(),
+        [
+            "c.yaml:8:38: error: audiences[0].recipients[0].last_interaction: \"2026-11-21 12:00\" is not a time; write RFC 3339 (2026-11-20T08:00:00Z) or Unix seconds (1795161600)",
+            "  help: write one of the forms above; for local times such as 2026-12-01 12:02:13 (a spreadsheet export), set `timezone: Area/City` on the audience",
+        ]
+    );
+    ws.write("c.yaml", &inline("    timezone: Asia/Ho_Chi_Minh\n"));
+    let out = ws.run(None, &["plan", "c.yaml", "--now", NOW, "--format", "json"], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let plan: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(plan["summary"]["planned"], 1, "12:00 in Ho Chi Minh City is 05:00Z, inside the window");
+}
