@@ -34,6 +34,7 @@ const YAML_TOKENS: &[&str] = &[
     "- ", "-", "[", "]", "{", "}", ", ", ",", ": ", ":", "? ", "\n", "\n  ", "\n    ", "  ", "\t", "&a ", "&b ", "*a",
     "*b", "!t ", "!!str ", "\"", "'", "|\n  ", ">-\n  ", "# c\n", "---\n", "...\n", "%YAML 1.2\n", "x", "id", "version",
     "1", "0x1F", "~", "null", "true", "2026-11-20T08:00:00Z", "é", "😀", "\u{feff}", "\\", "{{ name }}", "{%", "<<: *a",
+    "{{ ", " }}", "{% if x %}", "{% endif %}", "|upper", "(", ")", "-", "not ", "+x", "{#", "#}",
     "version: 1\n", "id: c\n", "pages:\n", "audiences:\n", "message:\n  text: ", "messaging_type: UPDATE\n",
 ];
 

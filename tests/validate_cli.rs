@@ -84,6 +84,7 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
     ("template-parameter-without-text.yaml", Some("18:13: error: message.template.components[0].parameters[0]: a text parameter needs `text`")),
     ("template-syntax-error-in-parameter.yaml", Some("18:33: error: message.template.components[0].parameters[0].text: the template does not parse: syntax error: unexpected end of input, expected end of variable block (template line 1)")),
     ("template-syntax-error.yaml", Some("12:9: error: message.text: the template does not parse: syntax error: unexpected `}`, expected end of variable block (template line 1)")),
+    ("template-too-complex.yaml", Some("12:9: error: message.text: a template tag holds 5012 characters")),
     ("template-without-utility.yaml", Some("19:17: error: messaging_type: a utility `template` is sent with `messaging_type: UTILITY`, not UPDATE")),
     ("text-fixed-part-too-long.yaml", Some("12:9: error: message.text: the fixed text of this template alone is 2000 characters (its {{ }} parts not counted); Meta takes fewer than 2000, so every recipient would fail")),
     ("text-on-harasocial-page.yaml", Some("12:3: error: message.text: this `text` message does not fit page 500725830264749 (pages[0]): harasocial pages send only `payload_id` (a Harasocial flow)")),
