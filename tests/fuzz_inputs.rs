@@ -121,7 +121,7 @@ fn the_campaign_loader_answers_any_bytes() {
         let loaded = load_bytes(path, bytes).unwrap_or_else(|e| panic!("{e}"));
         assert!(validate(&loaded, now()).is_ok(), "{} is valid", path.display());
     }
-    for _ in 0..cases(1500) {
+    for _ in 0..cases(1000) {
         let bytes = if rng.bool() {
             random_yaml(&mut rng)
         } else {
@@ -245,7 +245,7 @@ fn check_audience(file: &mut tempfile::NamedTempFile, bytes: &[u8], jsonl: bool)
 fn the_audience_readers_answer_any_bytes() {
     let mut rng = fastrand::Rng::with_seed(8);
     let mut file = tempfile::NamedTempFile::new().unwrap();
-    for _ in 0..cases(1500) {
+    for _ in 0..cases(600) {
         let jsonl = rng.bool();
         let bytes = if jsonl { random_jsonl(&mut rng) } else { random_csv(&mut rng) };
         check_audience(&mut file, &bytes, jsonl);
