@@ -3,7 +3,10 @@
 //! The pipeline, one owner per stage:
 //! YAML text → [`campaign::load`] → [`campaign::validate`] → [`campaign::Campaign`];
 //! campaign + audiences + ledger + now → [`plan`] (pure) → `Plan`;
-//! plan → [`send`] (bounded, rate-limited) → outcomes → [`ledger`] → [`report`].
+//! plan → [`send`] (bounded, rate-limited) → records → [`ledger`] → [`report`].
+//!
+//! Every stage speaks [`vocab`]: a recipient is a [`vocab::Job`], what happened
+//! to it is a [`vocab::Record`].
 
 pub mod audience;
 pub mod campaign;
@@ -16,3 +19,4 @@ pub mod report;
 pub mod schedule;
 pub mod send;
 pub mod template;
+pub mod vocab;
