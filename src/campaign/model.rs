@@ -112,6 +112,10 @@ pub struct AudienceSpec {
     /// Recipients read live from the Page's conversations (graph pages only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversations: Option<ConversationsSpec>,
+    /// IANA time zone (`Area/City`) of the audience's times: they may then
+    /// also be written as local `YYYY-MM-DD HH:MM[:SS]`, as spreadsheets export them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
 }
 
 /// A recipient written in the campaign file.

@@ -69,13 +69,11 @@ pub fn prepare(campaign: Campaign, now: DateTime<Utc>, need_tokens: bool) -> Res
     let fetched = fetch_conversations(&campaign, &client, &tokens, now)?;
     let audiences = merge::load(&campaign, now, &fetched);
     report_rows(&audiences);
-    if let Some(e) = audiences.unreadable_opt_outs.first() {
-        return Err(Failure::invalid(format!(
-            "{}:{}: cannot read the opt-out list: {}\n  help: fix or remove the `suppress` entry; without it people who opted out could be messaged",
-            e.file.display(),
-            e.line,
-            e.message
-        )));
+    // Unusable audience files and opt-out lists (SPEC §1, §2): nothing is sent.
+    let unusable: Vec<_> = audiences.unusable.iter().chain(&audiences.unreadable_opt_outs).collect();
+    if !unusable.is_empty() {
+        unusable.iter().for_each(|e| eprintln!("{e}"));
+        return Err(Failure::printed());
     }
     let conversation_ids =
         fetched.iter().map(|(page, rows)| (page.clone(), rows.iter().map(|r| r.id.clone()).collect())).collect();
