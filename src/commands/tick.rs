@@ -23,8 +23,16 @@ pub fn run(dir: &Path, clock: Clock, state: Option<PathBuf>, report_dir: &Path) 
     let files = campaign_files(&[dir.to_path_buf()]).map_err(Failure::invalid)?;
     let ledger = Ledger::open(&crate::cli::state_dir(state))?;
     let mut worst = Exit::Done;
+    // Two files with one id would share a ledger key: run neither (SPEC §2).
+    let duplicates = crate::campaign::validate::duplicate_id_errors(&files);
+    print_diagnostics(&duplicates);
+    let shared_ids: Vec<PathBuf> =
+        crate::campaign::validate::files_of(&duplicates).into_iter().map(Path::to_path_buf).collect();
+    if !shared_ids.is_empty() {
+        worst = Exit::Invalid;
+    }
     let mut due = Vec::new();
-    for file in files {
+    for file in files.into_iter().filter(|f| !shared_ids.contains(f)) {
         // One campaign's file, however broken, never stops the others.
         let validated = std::panic::catch_unwind(|| validate_file(&file, tick_now));
         let campaign = match validated {
