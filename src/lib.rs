@@ -16,3 +16,4 @@ pub mod report;
 pub mod schedule;
 pub mod send;
 pub mod template;
+pub mod template_file;

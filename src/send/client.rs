@@ -152,6 +152,36 @@ impl Client {
     }
 }
 
+impl Client {
+    /// One Graph call for `templates` (list or create), unclassified: the
+    /// status, the `X-Business-Use-Case-Usage` header and the body (read up
+    /// to 1 MiB), or how the transport failed. The token goes in the header.
+    pub async fn graph_call(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        token: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(u16, Option<String>, Vec<u8>), Transport> {
+        let mut request = self.http.request(method, url).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
+        }
+        let mut response = request.send().await.map_err(|e| transport_kind(&e))?;
+        let status = response.status().as_u16();
+        let usage = response.headers().get("x-business-use-case-usage").and_then(|v| v.to_str().ok()).map(String::from);
+        let mut bytes = Vec::new();
+        while let Some(chunk) = response.chunk().await.map_err(|e| transport_kind(&e))? {
+            bytes.extend_from_slice(&chunk);
+            if bytes.len() > 1024 * 1024 {
+                bytes.truncate(1024 * 1024);
+                break;
+            }
+        }
+        Ok((status, usage, bytes))
+    }
+}
+
 fn transport_kind(e: &reqwest::Error) -> Transport {
     if e.is_connect() {
         Transport::Connect
