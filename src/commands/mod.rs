@@ -6,6 +6,7 @@ mod plan;
 mod progress;
 mod run;
 mod status;
+mod templates;
 mod tick;
 mod validate;
 
@@ -56,10 +57,15 @@ pub fn init_logging() {
 pub fn dispatch(cli: Cli) -> Exit {
     match cli.command {
         Command::Validate { paths, now, format } => validate::run(&paths, clock(now), format),
-        Command::Schema => {
+        Command::Schema { template: false } => {
             print!("{}", crate::campaign::schema::schema_text());
             Exit::Done
         }
+        Command::Schema { template: true } => {
+            print!("{}", crate::template_file::schema::schema_text());
+            Exit::Done
+        }
+        Command::Templates(action) => templates::run(action),
         Command::Plan { campaign, common, report_dir } => plan::run(&campaign, &common, report_dir.as_deref()),
         Command::Run { campaign, dry_run, common, report_dir, resend_unknown } => {
             if dry_run {

@@ -1,0 +1,265 @@
+//! `pagecast templates plan|apply PATH... [--page ID]` (SPEC §7): template
+//! files held against each page's templates, and the missing ones created.
+//!
+//! Exit 0 when every (page, template, language) is `ok`; 1 when some are
+//! missing, not APPROVED yet, or differ; 2 on invalid files or usage; 3 when
+//! a fatal API error (bad token, missing permission, throttled past the
+//! pause budget, unreachable) stopped a page. Nothing is ever deleted.
+
+use std::collections::HashMap;
+
+use super::{Exit, print_diagnostics, runtime};
+use crate::campaign::Diagnostic;
+use crate::campaign::load::load_file;
+use crate::cli::{TemplatesArgs, TemplatesCommand};
+use crate::send::client::{Client, Endpoints, Redactor};
+use crate::template_file::status::{Api, ApiError, Listed, Retry, status_of};
+use crate::template_file::{self, TemplateFile, meta};
+
+/// What one (page, template, language) needs, or what became of it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Verdict {
+    /// Missing on the page.
+    Create,
+    /// Present, same components, APPROVED.
+    Ok,
+    /// Present with other components.
+    Differs(Vec<String>),
+    /// Present, same components, not APPROVED (with Meta's reason).
+    Status(String, Option<String>),
+    /// Created just now, with the status Meta answered.
+    Created(String),
+    /// A call about this template failed (the page goes on).
+    Failed(String),
+    /// The page's calls stopped (fatal).
+    Stopped(String),
+}
+
+impl Verdict {
+    fn exit(&self) -> Exit {
+        match self {
+            Verdict::Ok => Exit::Done,
+            Verdict::Created(s) if s == "APPROVED" => Exit::Done,
+            Verdict::Stopped(_) => Exit::Aborted,
+            _ => Exit::SomeFailed,
+        }
+    }
+
+    fn describe(&self, t: &TemplateFile) -> String {
+        match self {
+            Verdict::Create => "create".into(),
+            Verdict::Ok => "ok".into(),
+            Verdict::Differs(d) => format!(
+                "differs: Meta does not edit an approved template; use a new name (e.g. {}_v2) and update the campaigns\n{}",
+                t.name,
+                d.iter().map(|l| format!("    {l}")).collect::<Vec<_>>().join("\n")
+            ),
+            Verdict::Status(s, Some(r)) => format!("{s}: {r}"),
+            Verdict::Status(s, None) => s.clone(),
+            Verdict::Created(s) if s == "APPROVED" => "created: APPROVED (ok)".into(),
+            Verdict::Created(s) => format!("created: {s} (Meta is reviewing it; run `pagecast templates plan` later)"),
+            Verdict::Failed(e) => format!("error: {e}"),
+            Verdict::Stopped(e) => format!("stopped: {e}"),
+        }
+    }
+}
+
+/// The verdict for a file against what its page lists.
+pub fn judge(t: &TemplateFile, listed: &[Listed]) -> Verdict {
+    let Some(found) = status_of(listed, &t.name, &t.language) else { return Verdict::Create };
+    let diffs = meta::differences(&meta::shape_of_file(t), &meta::shape_of_components(&found.components));
+    if !diffs.is_empty() {
+        return Verdict::Differs(diffs);
+    }
+    if found.status == "APPROVED" {
+        Verdict::Ok
+    } else {
+        Verdict::Status(found.status.clone(), found.rejected_reason.clone())
+    }
+}
+
+/// Runs `templates plan` or `templates apply`.
+pub fn run(command: TemplatesCommand) -> Exit {
+    let (apply, args) = match command {
+        TemplatesCommand::Plan(a) => (false, a),
+        TemplatesCommand::Apply(a) => (true, a),
+    };
+    let files = match template_files(&args) {
+        Ok(f) => f,
+        Err(code) => return code,
+    };
+    let work = match work_items(&files, args.page.as_deref()) {
+        Ok(w) => w,
+        Err(code) => return code,
+    };
+    let client = match Client::new(Endpoints::from_env(), 1) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return Exit::Invalid;
+        }
+    };
+    let redactor = Redactor::new(work.iter().map(|w| w.token.clone()));
+    let api = Api::new(&client, retry_settings());
+    let rt = runtime();
+    let mut exit = Exit::Done;
+    let mut listings: HashMap<String, Result<Vec<Listed>, ApiError>> = HashMap::new();
+    for w in &work {
+        let listed = listings
+            .entry(w.page.clone())
+            .or_insert_with(|| rt.block_on(api.list(&w.page, &w.token)))
+            .clone();
+        let verdict = match listed {
+            Err(e) if e.fatal => Verdict::Stopped(redactor.redact(&e.to_string())),
+            Err(e) => Verdict::Failed(redactor.redact(&e.to_string())),
+            Ok(listed) => {
+                let v = judge(w.file, &listed);
+                if apply && v == Verdict::Create { create(&rt, &api, w, &redactor, &mut listings) } else { v }
+            }
+        };
+        println!("{:<18} {} ({})  {}", w.page, w.file.name, w.file.language, verdict.describe(w.file));
+        if let Verdict::Stopped(_) = verdict {
+            eprintln!(
+                "{}: error: page {}: the Graph API refused the call\n  help: check {} (a page access token with pages_utility_messaging) and PAGECAST_GRAPH_URL",
+                w.file.path.display(),
+                w.page,
+                w.token_env
+            );
+        }
+        exit = exit.max(verdict.exit());
+    }
+    exit
+}
+
+fn create(
+    rt: &tokio::runtime::Runtime,
+    api: &Api<'_>,
+    w: &Work<'_>,
+    redactor: &Redactor,
+    listings: &mut HashMap<String, Result<Vec<Listed>, ApiError>>,
+) -> Verdict {
+    match rt.block_on(api.create(&w.page, &w.token, &meta::create_body(w.file))) {
+        Ok(created) => {
+            // Later files of the same page see it as present.
+            if let Some(Ok(listed)) = listings.get_mut(&w.page) {
+                listed.push(Listed {
+                    name: w.file.name.clone(),
+                    language: w.file.language.clone(),
+                    status: created.status.clone(),
+                    rejected_reason: None,
+                    components: meta::components(w.file),
+                });
+            }
+            Verdict::Created(created.status)
+        }
+        Err(e) if e.fatal => Verdict::Stopped(redactor.redact(&e.to_string())),
+        Err(e) => Verdict::Failed(redactor.redact(&e.to_string())),
+    }
+}
+
+/// Waits are scaled by `PAGECAST_PAUSE_SCALE` (default 1): rehearsals and
+/// tests against the sandbox set 0 so that a throttle does not cost seconds.
+fn retry_settings() -> Retry {
+    let scale = std::env::var("PAGECAST_PAUSE_SCALE").ok().and_then(|v| v.parse::<f64>().ok());
+    Retry { scale: scale.filter(|s| s.is_finite() && *s >= 0.0).unwrap_or(1.0), ..Retry::default() }
+}
+
+/// The template files among `paths` (campaign files are passed over), all
+/// valid; Err is exit 2 after printing every problem.
+fn template_files(args: &TemplatesArgs) -> Result<Vec<TemplateFile>, Exit> {
+    let paths = super::validate::campaign_files(&args.paths).map_err(|e| {
+        eprintln!("error: {e}");
+        Exit::Invalid
+    })?;
+    let mut files = Vec::new();
+    let mut problems: Vec<Diagnostic> = Vec::new();
+    for path in paths {
+        let loaded = match load_file(&path) {
+            Ok(l) => l,
+            Err(d) => {
+                problems.push(d);
+                continue;
+            }
+        };
+        if !template_file::is_template_file(&loaded.value) {
+            continue;
+        }
+        match template_file::validate(&loaded) {
+            Ok(t) => files.push(t),
+            Err(d) => problems.extend(d),
+        }
+    }
+    problems.extend(duplicates(&files));
+    if !problems.is_empty() {
+        print_diagnostics(&problems);
+        eprintln!("invalid template files: nothing was created");
+        return Err(Exit::Invalid);
+    }
+    if files.is_empty() {
+        eprintln!("error: no template files (YAML with a top-level `template:` key) found");
+        return Err(Exit::Invalid);
+    }
+    Ok(files)
+}
+
+/// Two files declaring one (name, language): each names the other.
+pub fn duplicates(files: &[TemplateFile]) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (i, a) in files.iter().enumerate() {
+        for (j, b) in files.iter().enumerate() {
+            if i != j && a.name == b.name && a.language == b.language {
+                out.push(
+                    a.loaded
+                        .error_at("/template", format!("{} ({}) is also declared in {}", a.name, a.language, b.place("/template")))
+                        .with_hint("keep one file per template and language"),
+                );
+            }
+        }
+    }
+    out
+}
+
+/// One (page, template file) to handle, with the page's token.
+struct Work<'a> {
+    page: String,
+    token_env: String,
+    token: String,
+    file: &'a TemplateFile,
+}
+
+fn work_items<'a>(files: &'a [TemplateFile], only: Option<&str>) -> Result<Vec<Work<'a>>, Exit> {
+    let mut out = Vec::new();
+    let mut missing = Vec::new();
+    for file in files {
+        for p in file.pages.iter().filter(|p| only.is_none_or(|o| o == p.id)) {
+            match std::env::var(&p.token_env) {
+                Ok(t) if !t.trim().is_empty() => out.push(Work {
+                    page: p.id.clone(),
+                    token_env: p.token_env.clone(),
+                    token: t.trim().to_string(),
+                    file,
+                }),
+                _ => missing.push(format!(
+                    "{}: error: the environment variable {} (token of page {}) is not set\n  help: export {}=<page access token>",
+                    file.path.display(),
+                    p.token_env,
+                    p.id,
+                    p.token_env
+                )),
+            }
+        }
+    }
+    missing.dedup();
+    if !missing.is_empty() {
+        missing.iter().for_each(|m| eprintln!("{m}"));
+        return Err(Exit::Invalid);
+    }
+    if out.is_empty() {
+        if let Some(page) = only {
+            eprintln!("error: no template file lists page {page}\n  help: check --page, or add the page to `pages:` of a template file");
+            return Err(Exit::Invalid);
+        }
+    }
+    Ok(out)
+}
+
