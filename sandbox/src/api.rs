@@ -246,6 +246,9 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(page) = crate::templates::route(&method, uri.path()) {
+        return crate::templates::handle(&sandbox, &page, &method, &uri, &headers, &body);
+    }
     let Some(endpoint) = Endpoint::route(&method, uri.path()) else {
         let text = format!("pagecast-sandbox: no endpoint for {method} {}\n", uri.path());
         return reply::plain(StatusCode::NOT_FOUND, text);

@@ -105,10 +105,7 @@ pub fn run(command: TemplatesCommand) -> Exit {
     let mut exit = Exit::Done;
     let mut listings: HashMap<String, Result<Vec<Listed>, ApiError>> = HashMap::new();
     for w in &work {
-        let listed = listings
-            .entry(w.page.clone())
-            .or_insert_with(|| rt.block_on(api.list(&w.page, &w.token)))
-            .clone();
+        let listed = listings.entry(w.page.clone()).or_insert_with(|| rt.block_on(api.list(&w.page, &w.token))).clone();
         let verdict = match listed {
             Err(e) if e.fatal => Verdict::Stopped(redactor.redact(&e.to_string())),
             Err(e) => Verdict::Failed(redactor.redact(&e.to_string())),
@@ -210,7 +207,10 @@ pub fn duplicates(files: &[TemplateFile]) -> Vec<Diagnostic> {
             if i != j && a.name == b.name && a.language == b.language {
                 out.push(
                     a.loaded
-                        .error_at("/template", format!("{} ({}) is also declared in {}", a.name, a.language, b.place("/template")))
+                        .error_at(
+                            "/template",
+                            format!("{} ({}) is also declared in {}", a.name, a.language, b.place("/template")),
+                        )
                         .with_hint("keep one file per template and language"),
                 );
             }
@@ -256,10 +256,11 @@ fn work_items<'a>(files: &'a [TemplateFile], only: Option<&str>) -> Result<Vec<W
     }
     if out.is_empty() {
         if let Some(page) = only {
-            eprintln!("error: no template file lists page {page}\n  help: check --page, or add the page to `pages:` of a template file");
+            eprintln!(
+                "error: no template file lists page {page}\n  help: check --page, or add the page to `pages:` of a template file"
+            );
             return Err(Exit::Invalid);
         }
     }
     Ok(out)
 }
-

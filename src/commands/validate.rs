@@ -9,8 +9,8 @@ use super::{Exit, print_diagnostics};
 use crate::campaign::Diagnostic;
 use crate::campaign::load::{Loaded, load_file};
 use crate::campaign::model::UtilityTemplate;
-use crate::template_file::{self, TemplateFile};
 use crate::cli::Format;
+use crate::template_file::{self, TemplateFile};
 
 /// Campaign files under `paths` (directories walked recursively, sorted).
 pub fn campaign_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {

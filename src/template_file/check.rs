@@ -5,7 +5,7 @@
 
 use super::model::{ButtonKind, ParameterFormat, RawTemplateFile};
 use super::placeholder::{self, Placeholder};
-use super::{HEADER_MAX, TemplateFile, BODY_MAX, BUTTON_TEXT_MAX};
+use super::{BODY_MAX, BUTTON_TEXT_MAX, HEADER_MAX, TemplateFile};
 use crate::campaign::Diagnostic;
 use crate::campaign::load::Loaded;
 
@@ -91,7 +91,11 @@ impl Checker<'_> {
             if names != expected {
                 self.error(
                     at,
-                    format!("placeholders are numbered {}; Meta wants {} in order", names.join(", "), expected.join(", ")),
+                    format!(
+                        "placeholders are numbered {}; Meta wants {} in order",
+                        names.join(", "),
+                        expected.join(", ")
+                    ),
                     "number them {{1}}, {{2}} … in the order they appear",
                 );
             }
@@ -147,7 +151,8 @@ impl Checker<'_> {
                 }
                 Some(_) => {}
                 None => {
-                    let what = if key == "header" { "the header's {{1}}".to_string() } else { format!("{{{{{key}}}}}") };
+                    let what =
+                        if key == "header" { "the header's {{1}}".to_string() } else { format!("{{{{{key}}}}}") };
                     self.error(
                         at,
                         format!("{what} has no example; Meta's review requires one for every placeholder"),
@@ -171,7 +176,11 @@ impl Checker<'_> {
         for (i, b) in self.raw.buttons.iter().enumerate() {
             let at = format!("/buttons/{i}");
             if b.text.chars().count() > BUTTON_TEXT_MAX {
-                self.error(&format!("{at}/text"), format!("a button text has at most {BUTTON_TEXT_MAX} characters"), "shorten it");
+                self.error(
+                    &format!("{at}/text"),
+                    format!("a button text has at most {BUTTON_TEXT_MAX} characters"),
+                    "shorten it",
+                );
             }
             match b.kind {
                 ButtonKind::Postback => {
@@ -180,7 +189,11 @@ impl Checker<'_> {
                     }
                     for (field, set) in [("url", b.url.is_some()), ("example", b.example.is_some())] {
                         if set {
-                            self.error(&format!("{at}/{field}"), format!("a POSTBACK button has no `{field}`"), "remove it");
+                            self.error(
+                                &format!("{at}/{field}"),
+                                format!("a POSTBACK button has no `{field}`"),
+                                "remove it",
+                            );
                         }
                     }
                 }

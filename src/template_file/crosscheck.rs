@@ -100,7 +100,12 @@ impl Cross<'_> {
         for (p, param) in params.iter().enumerate() {
             if param.parameter_name.is_some() {
                 let at = format!("{at}/parameters/{p}/parameter_name");
-                self.error(&at, "the template is POSITIONAL: parameters have no names", "remove `parameter_name`", Some(file_at));
+                self.error(
+                    &at,
+                    "the template is POSITIONAL: parameters have no names",
+                    "remove `parameter_name`",
+                    Some(file_at),
+                );
             }
         }
         if params.len() > wanted.len() {
@@ -110,7 +115,12 @@ impl Cross<'_> {
         } else if params.len() < wanted.len() {
             let list = wanted[params.len()..].iter().map(|n| format!("{{{{{n}}}}}")).collect::<Vec<_>>().join(", ");
             let message = format!("missing parameter(s) for {list} of the template's {part}");
-            self.error(&format!("{at}/parameters"), message, "add a `type: text` parameter for each, in order", Some(file_at));
+            self.error(
+                &format!("{at}/parameters"),
+                message,
+                "add a `type: text` parameter for each, in order",
+                Some(file_at),
+            );
         }
     }
 
@@ -141,7 +151,12 @@ impl Cross<'_> {
             wanted.iter().filter(|w| !given.contains(&w.as_str())).map(|n| format!("{{{{{n}}}}}")).collect();
         if !missing.is_empty() && params.iter().all(|p| p.parameter_name.is_some()) {
             let message = format!("missing parameter(s) for {} of the template's {part}", missing.join(", "));
-            self.error(&format!("{at}/parameters"), message, "add a `type: text` parameter with `parameter_name` for each", Some(file_at));
+            self.error(
+                &format!("{at}/parameters"),
+                message,
+                "add a `type: text` parameter with `parameter_name` for each",
+                Some(file_at),
+            );
         }
     }
 
@@ -173,8 +188,15 @@ impl Cross<'_> {
                     };
                     self.error(
                         &format!("{here}/type"),
-                        format!("button {} (`{}`) is {}: its parameter is `type: {kind}`", p + 1, b.text, kind.to_uppercase()),
-                        format!("give the button parameters in the template's button order (`type: {kind}, {field}: …`)"),
+                        format!(
+                            "button {} (`{}`) is {}: its parameter is `type: {kind}`",
+                            p + 1,
+                            b.text,
+                            kind.to_uppercase()
+                        ),
+                        format!(
+                            "give the button parameters in the template's button order (`type: {kind}, {field}: …`)"
+                        ),
                         Some(&file_at),
                     );
                 }
@@ -203,7 +225,9 @@ mod tests {
     const TEMPLATE: &str = "version: 1\ntemplate: order_update\nlanguage: en_US\npages: [{ id: \"500\", token_env: T }]\nparameter_format: NAMED\nbody: \"Hi {{first_name}}, order {{order_id}} shipped.\"\nbuttons:\n  - { type: POSTBACK, text: Help, payload: HELP }\n  - { type: URL, text: Track, url: \"https://s.example/t/{{1}}\", example: A1 }\nexamples: { first_name: Lan, order_id: A1 }\n";
 
     fn campaign(components: &str) -> String {
-        format!("version: 1\nid: c\npages: [{{ id: \"500\", provider: graph, token_env: T }}]\naudiences: [{{ page: \"500\", file: a.csv }}]\nmessage:\n  template:\n    name: order_update\n    language: en_US\n    components:\n{components}messaging_type: UTILITY\n")
+        format!(
+            "version: 1\nid: c\npages: [{{ id: \"500\", provider: graph, token_env: T }}]\naudiences: [{{ page: \"500\", file: a.csv }}]\nmessage:\n  template:\n    name: order_update\n    language: en_US\n    components:\n{components}messaging_type: UTILITY\n"
+        )
     }
 
     fn problems(components: &str) -> Vec<String> {
@@ -237,7 +261,8 @@ mod tests {
         assert!(p.iter().any(|l| l.contains("button 1 (`Help`) is POSTBACK")), "{p:?}");
         let p = problems(BODY);
         assert!(p.iter().any(|l| l.contains("no `buttons` component")), "{p:?}");
-        let only_postback = "      - type: buttons\n        parameters:\n          - { type: postback, payload: HELP_ME }\n";
+        let only_postback =
+            "      - type: buttons\n        parameters:\n          - { type: postback, payload: HELP_ME }\n";
         let p = problems(&format!("{BODY}{only_postback}"));
         assert!(p.iter().any(|l| l.contains("missing parameter: button 2 (`Track`)")), "{p:?}");
     }

@@ -155,8 +155,11 @@ mod tests {
         assert_eq!(body["category"], "UTILITY");
         assert_eq!(body["parameter_format"], "NAMED");
         let c = &body["components"];
-        assert_eq!(c[0], json!({"type": "HEADER", "format": "TEXT", "text": "Order {{order_id}}",
-            "example": {"header_text_named_params": [{"param_name": "order_id", "example": "A1"}]}}));
+        assert_eq!(
+            c[0],
+            json!({"type": "HEADER", "format": "TEXT", "text": "Order {{order_id}}",
+            "example": {"header_text_named_params": [{"param_name": "order_id", "example": "A1"}]}})
+        );
         assert_eq!(c[1]["example"]["body_text_named_params"][0], json!({"param_name": "first_name", "example": "Lan"}));
         assert_eq!(c[2]["buttons"][0]["example"], json!(["https://s.example/t/A1"]));
         assert_eq!(c[2]["buttons"][1], json!({"type": "POSTBACK", "text": "Help", "payload": "HELP"}));

@@ -179,7 +179,10 @@ mod tests {
         assert!(has(&p, "needs `example`"), "{p:?}");
         let p = problems(&GOOD.replace("track/{{1}}", "{{1}}/track"));
         assert!(has(&p, "at its very end"), "{p:?}");
-        let p = problems(&GOOD.replace("{ type: URL, text: Track order, url: \"https://shop.example/track/{{1}}\", example: \"A123\" }", "{ type: POSTBACK, text: Track }"));
+        let p = problems(&GOOD.replace(
+            "{ type: URL, text: Track order, url: \"https://shop.example/track/{{1}}\", example: \"A123\" }",
+            "{ type: POSTBACK, text: Track }",
+        ));
         assert!(has(&p, "a POSTBACK button needs `payload`"), "{p:?}");
     }
 

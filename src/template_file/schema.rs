@@ -38,7 +38,8 @@ fn portable(node: &mut Value) {
     match node {
         Value::Object(map) => {
             strip_null_type(map);
-            if map.get("format").and_then(Value::as_str).is_some_and(|f| f.starts_with("uint") || f.starts_with("int")) {
+            if map.get("format").and_then(Value::as_str).is_some_and(|f| f.starts_with("uint") || f.starts_with("int"))
+            {
                 map.remove("format");
             }
             if map.get("default").is_some_and(Value::is_null) {

@@ -142,7 +142,13 @@ impl<'a> Api<'a> {
     /// One call with its retries: throttles pause (up to `max_pause`),
     /// transient errors back off (up to `max_attempts`), a GET that may have
     /// reached the server is simply asked again, a POST is not.
-    async fn call(&self, method: reqwest::Method, url: &str, token: &str, body: Option<Vec<u8>>) -> Result<Value, ApiError> {
+    async fn call(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        token: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<Value, ApiError> {
         let is_get = method == reqwest::Method::GET;
         let (mut attempts, mut throttles, mut paused) = (0u32, 0u32, Duration::ZERO);
         loop {
@@ -164,11 +170,17 @@ impl<'a> Api<'a> {
                                 let what = format!("throttled for longer than {}s", self.retry.max_pause.as_secs());
                                 return Err(ApiError { message: what, ..ApiError::from_answer(true, &a) });
                             }
-                            tracing::warn!("throttled ({}); pausing {}s", ApiError::from_answer(false, &a), pause.as_secs());
+                            tracing::warn!(
+                                "throttled ({}); pausing {}s",
+                                ApiError::from_answer(false, &a),
+                                pause.as_secs()
+                            );
                             attempts -= 1;
                             pause
                         }
-                        Step::Retry if attempts < self.retry.max_attempts => classify::backoff(attempts, fastrand::f64()),
+                        Step::Retry if attempts < self.retry.max_attempts => {
+                            classify::backoff(attempts, fastrand::f64())
+                        }
                         Step::Retry | Step::Fail => return Err(ApiError::from_answer(false, &a)),
                         Step::Fatal => return Err(ApiError::from_answer(true, &a)),
                     }
@@ -176,10 +188,19 @@ impl<'a> Api<'a> {
                 Err(t) => {
                     let safe = is_get || t == Transport::Connect;
                     if !safe {
-                        return Err(ApiError::new(false, format!("{:?} after the request was sent: it may have been created; run `pagecast templates plan`", t)));
+                        return Err(ApiError::new(
+                            false,
+                            format!(
+                                "{:?} after the request was sent: it may have been created; run `pagecast templates plan`",
+                                t
+                            ),
+                        ));
                     }
                     if attempts >= self.retry.max_attempts {
-                        return Err(ApiError::new(true, format!("the Graph API is unreachable ({t:?}) after {attempts} attempts")));
+                        return Err(ApiError::new(
+                            true,
+                            format!("the Graph API is unreachable ({t:?}) after {attempts} attempts"),
+                        ));
                     }
                     classify::backoff(attempts, fastrand::f64())
                 }
@@ -275,7 +296,9 @@ impl TemplateStatus {
         match self {
             TemplateStatus::Approved => format!("template {name} ({language}) is APPROVED"),
             TemplateStatus::Missing => {
-                format!("template {name} ({language}) does not exist on this page; create it with `pagecast templates apply`")
+                format!(
+                    "template {name} ({language}) does not exist on this page; create it with `pagecast templates apply`"
+                )
             }
             TemplateStatus::NotApproved { status, reason: Some(r) } => {
                 format!("template {name} ({language}) is {status}: {r}")
@@ -321,7 +344,8 @@ mod tests {
     #[test]
     fn paging_links_stay_home_and_lose_the_token() {
         let base = "http://127.0.0.1:8080/v25.0";
-        let ok = same_origin(base, "http://127.0.0.1:8080/v25.0/5/message_templates?after=X&access_token=SECRET&limit=2");
+        let ok =
+            same_origin(base, "http://127.0.0.1:8080/v25.0/5/message_templates?after=X&access_token=SECRET&limit=2");
         assert_eq!(ok.unwrap(), "http://127.0.0.1:8080/v25.0/5/message_templates?after=X&limit=2");
         let other = same_origin(base, "http://evil.example/v25.0/5/message_templates?after=X").unwrap_err();
         assert!(other.contains("evil.example"), "{other}");
@@ -359,7 +383,11 @@ mod tests {
             rejected_reason: None,
             components: vec![],
         };
-        let listed = vec![l("order_update_v2", "en_US", "APPROVED"), l("order_update", "en", "APPROVED"), l("order_update", "en_US", "PAUSED")];
+        let listed = vec![
+            l("order_update_v2", "en_US", "APPROVED"),
+            l("order_update", "en", "APPROVED"),
+            l("order_update", "en_US", "PAUSED"),
+        ];
         let found = status_of(&listed, "order_update", "en_US");
         assert_eq!(
             TemplateStatus::from_listed(found),
