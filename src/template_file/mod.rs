@@ -195,6 +195,13 @@ mod tests {
     }
 
     #[test]
+    fn enum_values_get_their_spelling() {
+        let p = problems(&GOOD.replace("parameter_format: NAMED", "parameter_format: named"));
+        assert!(has(&p, "t.yaml:6:19: error: parameter_format: \"named\" is not a valid value"), "{p:?}");
+        assert!(has(&p, "write it as `NAMED`"), "{p:?}");
+    }
+
+    #[test]
     fn a_template_key_makes_a_template_file() {
         assert!(is_template_file(&serde_json::json!({"template": "x"})));
         assert!(!is_template_file(&serde_json::json!({"id": "x", "message": {"template": {}}})));

@@ -67,10 +67,10 @@ pub struct TemplatePageSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum ParameterFormat {
-    /// `{{1}}`, `{{2}}` … numbered in order (Meta's default).
+    // `{{1}}`, `{{2}}` … numbered in order (Meta's default).
     #[default]
     Positional,
-    /// `{{order_id}}`: lowercase letters, digits and `_`.
+    // `{{order_id}}`: lowercase letters, digits and `_`.
     Named,
 }
 
@@ -109,8 +109,8 @@ pub struct ButtonSpec {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "UPPERCASE")]
 pub enum ButtonKind {
-    /// Sends `payload` back to the page's webhook.
+    // Sends `payload` back to the page's webhook.
     Postback,
-    /// Opens `url`.
+    // Opens `url`.
     Url,
 }
