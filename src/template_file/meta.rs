@@ -124,15 +124,20 @@ pub fn shape_of_components(components: &[Value]) -> Shape {
 /// What differs between a file and a page's template, for people
 /// (empty when they are the same).
 pub fn differences(file: &Shape, page: &Shape) -> Vec<String> {
+    let text = |t: &Option<String>| t.as_ref().map_or_else(|| "(none)".to_string(), |t| format!("{t:?}"));
+    let buttons = |b: &[(String, String, String)]| {
+        let list: Vec<String> = b.iter().map(|(k, t, x)| format!("{k} {t:?} {x:?}")).collect();
+        format!("[{}]", list.join(", "))
+    };
     let mut out = Vec::new();
     if file.header != page.header {
-        out.push(format!("header: file {:?}, page {:?}", file.header, page.header));
+        out.push(format!("header: file {}, page {}", text(&file.header), text(&page.header)));
     }
     if file.body != page.body {
-        out.push(format!("body: file {:?}, page {:?}", file.body, page.body));
+        out.push(format!("body: file {}, page {}", text(&file.body), text(&page.body)));
     }
     if file.buttons != page.buttons {
-        out.push(format!("buttons: file {:?}, page {:?}", file.buttons, page.buttons));
+        out.push(format!("buttons: file {}, page {}", buttons(&file.buttons), buttons(&page.buttons)));
     }
     out
 }
