@@ -104,3 +104,30 @@ fn two_files_for_one_template_and_language_name_each_other() {
     assert!(t.contains("a.yaml:3:11: error: template: order_update (en_US) is also declared in b.yaml:3"), "{t}");
     assert!(t.contains("b.yaml:3:11: error: template: order_update (en_US) is also declared in a.yaml:3"), "{t}");
 }
+
+#[test]
+fn template_examples_name_their_schema_and_are_listed() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let readme = std::fs::read_to_string(root.join("examples/README.md")).unwrap();
+    let dir = root.join("examples/templates");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        assert_eq!(text.lines().next(), Some("# yaml-language-server: $schema=../../schema/template.schema.json"));
+        let t = pagecast::template_file::validate_file(&path).unwrap_or_else(|d| panic!("{d:?}"));
+        let rel = format!("templates/{}", path.file_name().unwrap().to_str().unwrap());
+        assert!(readme.contains(&format!("[{rel}]({rel})")), "examples/README.md does not list {rel}");
+        assert!(!t.pages.is_empty());
+        n += 1;
+    }
+    assert!(n >= 1);
+}
+
+#[test]
+fn tick_passes_over_template_files_beside_campaigns() {
+    let ws = Workspace::new();
+    ws.write("dir/order-update.yaml", TEMPLATE);
+    let out = ws.run(None, &["tick", "dir", "--now", common::NOW], &[]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+}

@@ -32,7 +32,8 @@ pub fn run(dir: &Path, now: Option<DateTime<Utc>>, state: Option<PathBuf>, repor
     };
     let mut worst = Exit::Done;
     let mut due = Vec::new();
-    for file in files {
+    // Utility template files (SPEC §7) may sit beside the campaigns.
+    for file in files.into_iter().filter(|f| !crate::template_file::is_template_path(f)) {
         let campaign = match validate_file(&file, tick_now) {
             Ok(c) => {
                 print_diagnostics(&c.warnings);

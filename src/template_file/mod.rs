@@ -84,6 +84,12 @@ pub fn is_template_file(value: &Value) -> bool {
     value.get("template").is_some()
 }
 
+/// True when the file at `path` reads as a template file (commands that
+/// walk a directory of campaigns, such as `tick`, pass over these).
+pub fn is_template_path(path: &Path) -> bool {
+    load_file(path).is_ok_and(|l| is_template_file(&l.value))
+}
+
 /// Loads and checks one template file.
 pub fn validate_file(path: &Path) -> Result<TemplateFile, Vec<Diagnostic>> {
     let loaded = load_file(path).map_err(|d| vec![d])?;
