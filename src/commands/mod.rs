@@ -6,7 +6,7 @@ mod plan;
 mod progress;
 mod run;
 mod status;
-mod templates;
+pub mod templates;
 mod tick;
 mod validate;
 

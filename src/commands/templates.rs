@@ -7,13 +7,14 @@
 //! pause budget, unreachable) stopped a page. Nothing is ever deleted.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use super::{Exit, print_diagnostics, runtime};
-use crate::campaign::Diagnostic;
+use crate::campaign::{Campaign, Diagnostic};
 use crate::campaign::load::load_file;
 use crate::cli::{TemplatesArgs, TemplatesCommand};
 use crate::send::client::{Client, Endpoints, Redactor};
-use crate::template_file::status::{Api, ApiError, Listed, Retry, status_of};
+use crate::template_file::status::{self, Api, ApiError, Listed, Retry, status_of};
 use crate::template_file::{self, TemplateFile, meta};
 
 /// What one (page, template, language) needs, or what became of it.
@@ -151,6 +152,56 @@ fn create(
         }
         Err(e) if e.fatal => Verdict::Stopped(redactor.redact(&e.to_string())),
         Err(e) => Verdict::Failed(redactor.redact(&e.to_string())),
+    }
+}
+
+/// The status check of `plan` and `run` (SPEC §7): for a UTILITY campaign,
+/// page id → why its recipients are skipped, for each graph page whose
+/// template is missing or not APPROVED. A page whose token is not set (a dry
+/// run may go without) cannot be read: a warning says so and the page is
+/// planned as if approved; the real run, which needs the token, checks it.
+/// A fatal API error (bad token, missing permission, unreachable) is exit 3.
+pub fn blocked_pages(campaign: &Campaign, tokens: &[String], client: &Client) -> Result<HashMap<String, String>, Exit> {
+    let Some(t) = campaign.message.spec().template.as_ref() else { return Ok(HashMap::new()) };
+    for (page, token) in campaign.pages.iter().zip(tokens) {
+        if token.is_empty() && page.provider == crate::campaign::model::Provider::Graph {
+            eprintln!(
+                "{}: warning: {} is not set, so the status of template {} ({}) on page {} was not checked; `run` checks it",
+                campaign.path.display(),
+                page.token_env,
+                t.name,
+                t.language,
+                page.id
+            );
+        }
+    }
+    let retry = Retry {
+        max_attempts: campaign.send.max_attempts,
+        max_pause: campaign.send.max_pause.to_std().unwrap_or(Duration::from_secs(900)),
+        ..retry_settings()
+    };
+    let statuses = runtime().block_on(status::fetch_statuses(client, campaign, tokens, retry));
+    match statuses {
+        Ok(statuses) => {
+            let blocked = status::blocked(campaign, &statuses);
+            let mut pages: Vec<_> = blocked.iter().collect();
+            pages.sort();
+            for (page, why) in pages {
+                eprintln!("page {page}: {why}; its recipients are skipped as template_not_approved");
+            }
+            Ok(blocked)
+        }
+        Err((page, e)) => {
+            let redactor = Redactor::new(tokens.iter().cloned());
+            eprintln!(
+                "{}: error: page {page}: cannot read the status of template {} ({}): {}\n  help: check the page token (it needs pages_utility_messaging) and PAGECAST_GRAPH_URL; nothing was sent",
+                campaign.path.display(),
+                t.name,
+                t.language,
+                redactor.redact(&e.to_string())
+            );
+            Err(Exit::Aborted)
+        }
     }
 }
 

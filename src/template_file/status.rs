@@ -13,6 +13,8 @@ use serde_json::Value;
 
 use crate::campaign::Campaign;
 use crate::campaign::model::Provider;
+use crate::plan::{Plan, Verdict};
+use crate::policy::SkipReason;
 use crate::send::classify::{self, Class, Transport};
 use crate::send::client::Client;
 
@@ -314,6 +316,34 @@ pub fn status_of<'l>(listed: &'l [Listed], name: &str, language: &str) -> Option
     listed.iter().find(|l| l.name == name && l.language == language)
 }
 
+/// Page id → why its recipients are skipped, for every page whose
+/// template is not APPROVED.
+pub fn blocked(campaign: &Campaign, statuses: &HashMap<String, TemplateStatus>) -> HashMap<String, String> {
+    let Some(t) = campaign.message.spec().template.as_ref() else { return HashMap::new() };
+    statuses
+        .iter()
+        .filter(|(_, s)| **s != TemplateStatus::Approved)
+        .map(|(page, s)| (page.clone(), s.describe(&t.name, &t.language)))
+        .collect()
+}
+
+/// Skips the recipients of `blocked` pages as `template_not_approved`, with
+/// the page's message as detail: those the plan would send to, or whose
+/// message would not render. Reasons about the person or the ledger
+/// (suppressed, already sent, no interaction …) stay as they are.
+pub fn block_pages(plan: &mut Plan, campaign: &Campaign, blocked: &HashMap<String, String>) {
+    if blocked.is_empty() {
+        return;
+    }
+    for d in &mut plan.decisions {
+        let Some(message) = blocked.get(&campaign.pages[d.page as usize].id) else { continue };
+        if matches!(d.verdict, Verdict::Send | Verdict::Skip(SkipReason::TemplateError)) {
+            d.verdict = Verdict::Skip(SkipReason::TemplateNotApproved);
+            plan.details.insert(d.person, message.clone());
+        }
+    }
+}
+
 /// The status of a UTILITY campaign's template on each of its graph pages,
 /// keyed by page id. `tokens` are in `campaign.pages` order; a page whose
 /// token is empty is left out (its status cannot be read). Err is the first
@@ -372,6 +402,36 @@ mod tests {
         let ambiguous = classify::graph(502, b"", None);
         assert_eq!(step(&ambiguous, true), Step::Retry);
         assert_eq!(step(&ambiguous, false), Step::Fail, "a create is never repeated blindly");
+    }
+
+    #[test]
+    fn blocked_pages_skip_only_who_would_be_sent() {
+        use crate::campaign::load::load_bytes;
+        use crate::plan::Decision;
+        let text = "version: 1\nid: c\npages:\n  - { id: \"5\", provider: graph, token_env: T }\n  - { id: \"6\", provider: graph, token_env: T }\naudiences: [{ page: \"5\", recipients: [{ id: \"1\" }] }]\nmessage:\n  template: { name: order_update, language: en_US }\nmessaging_type: UTILITY\n";
+        let loaded = load_bytes(std::path::Path::new("c.yaml"), text.as_bytes()).unwrap();
+        let now = chrono::Utc::now();
+        let campaign = crate::campaign::validate(&loaded, now).unwrap();
+        let d = |page, person, verdict| Decision { page, person, verdict };
+        let mut plan = Plan {
+            decisions: vec![
+                d(0, 0, Verdict::Send),
+                d(0, 1, Verdict::Skip(SkipReason::AlreadySent)),
+                d(0, 2, Verdict::Skip(SkipReason::TemplateError)),
+                d(1, 3, Verdict::Send),
+            ],
+            details: HashMap::new(),
+        };
+        let statuses = HashMap::from([
+            ("5".to_string(), TemplateStatus::NotApproved { status: "REJECTED".into(), reason: Some("SCAM".into()) }),
+            ("6".to_string(), TemplateStatus::Approved),
+        ]);
+        block_pages(&mut plan, &campaign, &blocked(&campaign, &statuses));
+        let verdicts: Vec<&Verdict> = plan.decisions.iter().map(|d| &d.verdict).collect();
+        let not_approved = Verdict::Skip(SkipReason::TemplateNotApproved);
+        assert_eq!(verdicts, [&not_approved, &Verdict::Skip(SkipReason::AlreadySent), &not_approved, &Verdict::Send]);
+        assert_eq!(plan.details[&0], "template order_update (en_US) is REJECTED: SCAM");
+        assert!(!plan.details.contains_key(&1));
     }
 
     #[test]
