@@ -154,10 +154,11 @@ fn check_create(body: &Value) -> Result<(), String> {
     if body["category"] != "UTILITY" {
         return Err("Param category must be UTILITY".into());
     }
-    if let Some(f) = body.get("parameter_format") {
-        if f != "NAMED" && f != "POSITIONAL" {
-            return Err("Param parameter_format must be one of {NAMED, POSITIONAL}".into());
-        }
+    if let Some(f) = body.get("parameter_format")
+        && f != "NAMED"
+        && f != "POSITIONAL"
+    {
+        return Err("Param parameter_format must be one of {NAMED, POSITIONAL}".into());
     }
     let components = body["components"].as_array().ok_or("The parameter components is required")?;
     let bodies: Vec<&Value> = components.iter().filter(|c| c["type"] == "BODY").collect();

@@ -305,13 +305,11 @@ fn work_items<'a>(files: &'a [TemplateFile], only: Option<&str>) -> Result<Vec<W
         missing.iter().for_each(|m| eprintln!("{m}"));
         return Err(Exit::Invalid);
     }
-    if out.is_empty() {
-        if let Some(page) = only {
-            eprintln!(
-                "error: no template file lists page {page}\n  help: check --page, or add the page to `pages:` of a template file"
-            );
-            return Err(Exit::Invalid);
-        }
+    if let Some(page) = only.filter(|_| out.is_empty()) {
+        eprintln!(
+            "error: no template file lists page {page}\n  help: check --page, or add the page to `pages:` of a template file"
+        );
+        return Err(Exit::Invalid);
     }
     Ok(out)
 }
