@@ -131,3 +131,51 @@ fn tick_passes_over_template_files_beside_campaigns() {
     let out = ws.run(None, &["tick", "dir", "--now", common::NOW], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
 }
+
+/// Python's `jsonschema` (an independent draft 2020-12 implementation) and
+/// pagecast's schema stage agree on template files, valid and not.
+#[test]
+fn an_independent_validator_agrees_on_template_files() {
+    let probe = std::process::Command::new("python3").args(["-c", "import jsonschema"]).status();
+    if !probe.is_ok_and(|s| s.success()) {
+        assert!(std::env::var_os("CI").is_none(), "CI must have Python's jsonschema");
+        eprintln!("skipped: `pip install jsonschema` to run the independent schema check");
+        return;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let variants = [
+        TEMPLATE.to_string(),
+        TEMPLATE.replace("NAMED", "named"),
+        TEMPLATE.replace("order_update", "Order-Update"),
+        TEMPLATE.replace("version: 1", "version: 2"),
+        TEMPLATE.replace("id: \"500\"", "id: 500"),
+        TEMPLATE.replace("body:", "bodyy:"),
+        TEMPLATE.replace("type: URL", "type: CALL"),
+        TEMPLATE.replace("A123\" }\n", "A123\", extra: 1 }\n"),
+        TEMPLATE.replace("pages:\n  - { id: \"500\", token_env: SHOP_TOKEN }\n", "pages: []\n"),
+        std::fs::read_to_string(root.join("examples/templates/delivery-today.yaml")).unwrap(),
+    ];
+    let tmp = tempfile::tempdir().unwrap();
+    let mut cases = Vec::new();
+    for (i, text) in variants.iter().enumerate() {
+        let loaded = pagecast::campaign::load::load_bytes(Path::new("t.yaml"), text.as_bytes()).unwrap();
+        let ours = pagecast::template_file::schema::check(&loaded).is_empty();
+        let json = tmp.path().join(format!("{i}.json"));
+        std::fs::write(&json, loaded.value.to_string()).unwrap();
+        cases.push((json, ours));
+    }
+    let script = "import json, sys, jsonschema\n\
+                  v = jsonschema.Draft202012Validator(json.load(open(sys.argv[1])))\n\
+                  for f in sys.argv[2:]:\n    print('valid' if v.is_valid(json.load(open(f))) else 'invalid')\n";
+    let out = std::process::Command::new("python3")
+        .args(["-c", script])
+        .arg(root.join("schema/template.schema.json"))
+        .args(cases.iter().map(|c| &c.0))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let verdicts: Vec<bool> = String::from_utf8(out.stdout).unwrap().lines().map(|l| l == "valid").collect();
+    let ours: Vec<bool> = cases.iter().map(|c| c.1).collect();
+    assert_eq!(verdicts, ours);
+    assert_eq!(ours.iter().filter(|v| **v).count(), 2, "the two real files are valid, the rest not: {ours:?}");
+}

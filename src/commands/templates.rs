@@ -10,8 +10,8 @@ use std::collections::HashMap;
 use std::time::Duration;
 
 use super::{Exit, print_diagnostics, runtime};
-use crate::campaign::{Campaign, Diagnostic};
 use crate::campaign::load::load_file;
+use crate::campaign::{Campaign, Diagnostic};
 use crate::cli::{TemplatesArgs, TemplatesCommand};
 use crate::send::client::{Client, Endpoints, Redactor};
 use crate::template_file::status::{self, Api, ApiError, Listed, Retry, status_of};
