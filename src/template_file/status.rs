@@ -158,8 +158,10 @@ impl<'a> Api<'a> {
             let answer = self.client.graph_call(method.clone(), url, token, body.clone()).await;
             let wait = match answer {
                 Ok((status, _, bytes)) if (200..300).contains(&status) => {
+                    // A listing that cannot be read fails for the page; a create
+                    // whose answer cannot be read may still have created it.
                     return serde_json::from_slice(&bytes)
-                        .map_err(|_| ApiError::new(!is_get, format!("HTTP {status} with a body that is not JSON")));
+                        .map_err(|_| ApiError::new(is_get, format!("HTTP {status} with a body that is not JSON")));
                 }
                 Ok((status, usage, bytes)) => {
                     let a = classify::graph(status, &bytes, usage.as_deref());
@@ -172,11 +174,9 @@ impl<'a> Api<'a> {
                                 let what = format!("throttled for longer than {}s", self.retry.max_pause.as_secs());
                                 return Err(ApiError { message: what, ..ApiError::from_answer(true, &a) });
                             }
-                            tracing::warn!(
-                                "throttled ({}); pausing {}s",
-                                ApiError::from_answer(false, &a),
-                                pause.as_secs()
-                            );
+                            // Codes only: a server's message is not logged unredacted.
+                            let code = a.code.map_or_else(|| "HTTP 429".to_string(), |c| format!("code {c}"));
+                            tracing::warn!("template API throttled ({code}); pausing {}s", pause.as_secs());
                             attempts -= 1;
                             pause
                         }
