@@ -143,6 +143,17 @@ fn the_whole_cycle_from_file_to_send() {
 }
 
 #[test]
+fn a_template_approved_on_create_is_ok_at_once() {
+    let sb = Sandbox::start(&json!({ "tokens": { PAGE: TOKEN }, "templates_approve_on_create": true }));
+    let ws = Workspace::new();
+    ws.write("t.yaml", &template_file(PAGE));
+    let out = templates(&ws, &sb, &["templates", "apply", "t.yaml"], TOKEN);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("created: APPROVED (ok)"), "{}", text(&out));
+    assert!(text(&out).contains("1 template(s) on 1 page(s): 1 ok, 0 not ok"), "{}", text(&out));
+}
+
+#[test]
 fn review_states_show_with_their_reason() {
     let sb = Sandbox::start(&json!({ "tokens": { PAGE: TOKEN } }));
     let ws = Workspace::new();

@@ -104,6 +104,7 @@ pub fn run(command: TemplatesCommand) -> Exit {
     let api = Api::new(&client, retry_settings());
     let rt = runtime();
     let mut exit = Exit::Done;
+    let mut not_ok = 0;
     let mut listings: HashMap<String, Result<Vec<Listed>, ApiError>> = HashMap::new();
     for w in &work {
         let listed = listings.entry(w.page.clone()).or_insert_with(|| rt.block_on(api.list(&w.page, &w.token))).clone();
@@ -125,7 +126,9 @@ pub fn run(command: TemplatesCommand) -> Exit {
             );
         }
         exit = exit.max(verdict.exit());
+        not_ok += usize::from(verdict.exit() != Exit::Done);
     }
+    eprintln!("{} template(s) on {} page(s): {} ok, {not_ok} not ok", work.len(), listings.len(), work.len() - not_ok);
     exit
 }
 
