@@ -88,8 +88,8 @@ fn plan(path: &Path, now: DateTime<Utc>) -> (usize, usize) {
     let audiences = pagecast::audience::merge::load(&campaign, now, &HashMap::new());
     let plan = pagecast::plan::plan(&campaign, &audiences, |_, _| None, now, Default::default());
     // What `pagecast plan` (table view) does: counts and the soonest windows.
-    let report = plan.summary_report(&campaign, "default", now);
-    let soonest = plan.soonest(&campaign, &audiences, 10);
+    let report = pagecast::report::rows::plan_summary(&campaign, &plan, "default", now);
+    let soonest = pagecast::report::rows::soonest(&campaign, &audiences, &plan, 10);
     assert_eq!(soonest.len(), 10.min(report.summary.planned as usize));
     (report.summary.recipients as usize, report.summary.planned as usize)
 }

@@ -43,8 +43,9 @@ use pagecast::ledger::Ledger;
 use pagecast::ledger::journal::LedgerJournal;
 use pagecast::report::Outcome;
 use pagecast::send::client::{Client, Endpoints, Redactor};
-use pagecast::send::pipeline::{self, Clock, Context, Journal, NoJournal, Progress};
+use pagecast::send::pipeline::{self, Cancel, Context, Journal, NoJournal, Progress};
 use pagecast::send::wire::{self, GraphEnvelope};
+use pagecast::vocab::Clock;
 use serde_json::Value;
 use tokio::runtime::Runtime;
 
@@ -157,13 +158,13 @@ fn run_pipeline<J: Journal>(
     rt.block_on(sandbox.reset());
     // The pipeline reads a closed cancel channel as "woken", which would skip
     // the rate sleeps: keep the sender alive for the whole run.
-    let (_cancel_tx, cancel) = tokio::sync::watch::channel(false);
+    let (_cancel_tx, cancel) = tokio::sync::watch::channel(Cancel::Running);
     let ctx = Arc::new(context(fixture, sandbox.endpoints(), now, journal, cancel));
     let started = Instant::now();
     let summary = rt.block_on(pipeline::run(ctx, fixture.jobs.clone()));
     let elapsed = started.elapsed();
-    let sent = summary.results.iter().filter(|r| r.outcome == Outcome::Sent).count();
-    assert_eq!(sent, fixture.jobs.len(), "not every message was sent; first result: {:?}", summary.results.first());
+    let sent = summary.records.iter().filter(|r| r.outcome == Outcome::Sent).count();
+    assert_eq!(sent, fixture.jobs.len(), "not every message was sent; first result: {:?}", summary.records.first());
     assert_eq!(rt.block_on(sandbox.request_count()), sent as u64, "the sandbox saw a different number of requests");
     Measured { sent, elapsed }
 }
@@ -174,7 +175,7 @@ fn context<J: Journal>(
     endpoints: Endpoints,
     now: DateTime<Utc>,
     journal: J,
-    cancel: tokio::sync::watch::Receiver<bool>,
+    cancel: tokio::sync::watch::Receiver<Cancel>,
 ) -> Context<J> {
     let concurrency = fixture.campaign.send.concurrency;
     Context {
@@ -184,7 +185,7 @@ fn context<J: Journal>(
         tokens: vec![TOKEN.to_string()],
         redactor: Redactor::new([TOKEN.to_string()]),
         journal,
-        clock: Clock::Frozen(now),
+        clock: Clock::new(Some(now)),
         cancel,
         progress: fixture.campaign.pages.iter().map(|_| Arc::new(Progress::default())).collect(),
     }
@@ -197,8 +198,14 @@ fn run_with_ledger(rt: &Runtime, sandbox: &Sandbox, fixture: &Fixture, now: Date
     let ledger = Ledger::open(state.path()).expect("open a fresh ledger");
     let run_id = ledger.start_run(&fixture.campaign.id, "default", Utc::now()).expect("start a ledger run");
     let writer = ledger.writer();
-    let journal =
-        LedgerJournal::new(writer.clone(), fixture.campaign.clone(), fixture.audiences.clone(), "default", run_id);
+    let journal = LedgerJournal::new(
+        writer.clone(),
+        fixture.campaign.clone(),
+        fixture.audiences.clone(),
+        "default",
+        run_id,
+        Clock::new(Some(now)),
+    );
     let sent = run_pipeline(rt, sandbox, fixture, now, journal);
     let started = Instant::now();
     rt.block_on(writer.flush()).expect("the ledger records every outcome");
@@ -231,9 +238,9 @@ fn graph_bodies(campaign: &Campaign, audiences: &Audiences, fixture: &Fixture) -
         .jobs
         .iter()
         .map(|job| {
-            let ((_, recipient), person) = audiences.people.get_index(job.person).expect("job indexes people");
+            let person = audiences.person(job.person);
             let message = campaign.message.render(person.vars.iter()).expect("bench message renders");
-            wire::graph_body(envelope, recipient, &message)
+            wire::graph_body(envelope, audiences.recipient_id(job.person), &message)
         })
         .collect()
 }

@@ -14,15 +14,51 @@ pub struct Cli {
     pub command: Command,
 }
 
-/// Output for people or for machines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+/// Output for people or for machines, as the commands use it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
     /// Text for people (validate).
     Text,
-    /// A table for people (plan, run, next).
+    /// A table for people (plan, run, next, status).
     Table,
     /// JSON on stdout, alone.
     Json,
+}
+
+/// `--format` of `validate`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TextFormat {
+    /// Diagnostics for people, on stderr.
+    Text,
+    /// One JSON document on stdout.
+    Json,
+}
+
+/// `--format` of `plan`, `run`, `next` and `status`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum TableFormat {
+    /// A table for people.
+    Table,
+    /// One JSON document on stdout, alone.
+    Json,
+}
+
+impl From<TextFormat> for Format {
+    fn from(f: TextFormat) -> Format {
+        match f {
+            TextFormat::Text => Format::Text,
+            TextFormat::Json => Format::Json,
+        }
+    }
+}
+
+impl From<TableFormat> for Format {
+    fn from(f: TableFormat) -> Format {
+        match f {
+            TableFormat::Table => Format::Table,
+            TableFormat::Json => Format::Json,
+        }
+    }
 }
 
 /// The subcommands (SPEC §1).
@@ -38,7 +74,7 @@ pub enum Command {
         now: Option<DateTime<Utc>>,
         /// Output format.
         #[arg(long, value_enum, default_value = "text")]
-        format: Format,
+        format: TextFormat,
     },
     /// Print the campaign JSON Schema (with --template, the template file's).
     Schema {
@@ -69,9 +105,6 @@ pub enum Command {
         /// dry run, like `plan`, writes report files only when this is given.
         #[arg(long)]
         report_dir: Option<PathBuf>,
-        /// Resend recipients whose earlier attempt never recorded a result (they may get the message twice).
-        #[arg(long)]
-        resend_unknown: bool,
     },
     /// Run every due scheduled campaign in DIR (the cron entry point).
     Tick {
@@ -99,15 +132,21 @@ pub enum Command {
         now: Option<DateTime<Utc>>,
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
-        format: Format,
+        format: TableFormat,
     },
     /// Utility templates as code: compare with each page, or create the missing ones.
     #[command(subcommand)]
     Templates(TemplatesCommand),
-    /// Show occurrences and their counts from the ledger.
+    /// Show what the ledger holds: occurrences, fires, one recipient's outcomes.
     Status {
-        /// Only this campaign id.
+        /// Only this campaign (its id, or its file).
         campaign: Option<String>,
+        /// This recipient's outcome in every occurrence of the campaign.
+        #[arg(long, value_name = "ID")]
+        recipient: Option<String>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: TableFormat,
         /// The ledger's directory.
         #[arg(long, env = "PAGECAST_STATE")]
         state: Option<PathBuf>,
@@ -142,13 +181,22 @@ pub struct RunArgs {
     pub now: Option<DateTime<Utc>>,
     /// Output format.
     #[arg(long, value_enum, default_value = "table")]
-    pub format: Format,
+    pub format: TableFormat,
     /// The occurrence this run belongs to.
     #[arg(long, default_value = "default", value_parser = parse_occurrence)]
     pub occurrence: String,
     /// The ledger's directory.
     #[arg(long, env = "PAGECAST_STATE")]
     pub state: Option<PathBuf>,
+    /// Resend recipients whose earlier attempt never recorded a result (they may get the message twice).
+    #[arg(long)]
+    pub resend_unknown: bool,
+    /// Send to at most N recipients (the first N of the plan): a test send before the launch.
+    #[arg(long, value_name = "N")]
+    pub limit: Option<usize>,
+    /// Send only to these recipient ids (comma-separated; each must be in the audience).
+    #[arg(long, value_name = "ID,ID...", value_delimiter = ',')]
+    pub only: Option<Vec<String>>,
 }
 
 /// The report directory of a real run: `--report-dir`, `PAGECAST_REPORT_DIR`, or `./reports`.

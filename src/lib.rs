@@ -3,7 +3,10 @@
 //! The pipeline, one owner per stage:
 //! YAML text → [`campaign::load`] → [`campaign::validate`] → [`campaign::Campaign`];
 //! campaign + audiences + ledger + now → [`plan`] (pure) → `Plan`;
-//! plan → [`send`] (bounded, rate-limited) → outcomes → [`ledger`] → [`report`].
+//! plan → [`send`] (bounded, rate-limited) → records → [`ledger`] → [`report`].
+//!
+//! Every stage speaks [`vocab`]: a recipient is a [`vocab::Job`], what happened
+//! to it is a [`vocab::Record`].
 
 pub mod audience;
 pub mod campaign;
@@ -17,3 +20,4 @@ pub mod schedule;
 pub mod send;
 pub mod template;
 pub mod template_file;
+pub mod vocab;

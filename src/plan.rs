@@ -6,29 +6,38 @@ use chrono::{DateTime, Utc};
 
 use crate::audience::merge::{Audiences, Person};
 use crate::campaign::Campaign;
-use crate::policy::SkipReason;
-use crate::report::{Outcome, OutcomeRow, Report};
-
-pub use crate::ledger::Prior;
+use crate::vocab::{Job, Pending, Prior, Reason, Record, SkipReason};
 
 /// The verdict for one recipient.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Verdict {
     /// Would be (or will be) sent.
     Send,
     /// Not sent, for this reason (template errors have a detail in
     /// [`Plan::details`]).
     Skip(SkipReason),
+    /// Would be sent, but is held back for a later run (`--limit`, `--only`,
+    /// a pinned plan, the page's daily cap): `not_attempted` with this reason.
+    Hold(Pending),
+}
+
+impl Verdict {
+    /// The reason a recipient is not sent, if it is not.
+    pub fn reason(self) -> Option<Reason> {
+        match self {
+            Verdict::Send => None,
+            Verdict::Skip(r) => Some(Reason::Skip(r)),
+            Verdict::Hold(r) => Some(Reason::Pending(r)),
+        }
+    }
 }
 
 /// One recipient's decision.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Decision {
-    /// Index into `Campaign::pages`.
-    pub page: u32,
-    /// Index into `Audiences::people` (for the id and vars).
-    pub person: u32,
-    /// Send or skip.
+    /// The recipient.
+    pub job: Job,
+    /// Send, skip or hold.
     pub verdict: Verdict,
 }
 
@@ -36,9 +45,21 @@ impl Decision {
     /// When the recipient's window closes (None when no window applies).
     /// Derived rather than stored: a plan holds one decision per recipient.
     pub fn window_closes_at(&self, campaign: &Campaign, audiences: &Audiences) -> Option<DateTime<Utc>> {
-        let (_, person) = audiences.people.get_index(self.person as usize).expect("decision indexes people");
-        campaign.pages[self.page as usize].rule.closes_at(person.last_interaction)
+        window_closes_at(campaign, audiences, self.job)
     }
+
+    /// The record of a recipient that is not sent (None for `Send`).
+    pub fn record(&self, plan: &Plan, at: DateTime<Utc>) -> Option<Record> {
+        let reason = self.verdict.reason()?;
+        let mut record = Record::new(self.job, reason, 0, at);
+        record.error.message = plan.details.get(&self.job.person).cloned();
+        Some(record)
+    }
+}
+
+/// When a recipient's window closes (None when no window applies).
+pub fn window_closes_at(campaign: &Campaign, audiences: &Audiences, job: Job) -> Option<DateTime<Utc>> {
+    campaign.pages[job.page as usize].rule.closes_at(audiences.person(job.person).last_interaction)
 }
 
 /// The whole plan, in audience order.
@@ -90,7 +111,7 @@ where
                     Verdict::Skip(SkipReason::TemplateError)
                 }
             };
-            Decision { page: *page, person: i as u32, verdict }
+            Decision { job: Job { page: *page, person: i as u32 }, verdict }
         })
         .collect();
     Plan { decisions, details }
@@ -131,94 +152,37 @@ fn render_check(campaign: &Campaign, person: &Person) -> Result<(), String> {
 }
 
 impl Plan {
-    /// The recipients to send to, as pipeline jobs.
-    pub fn jobs(&self) -> Vec<crate::send::pipeline::Job> {
-        self.decisions
-            .iter()
-            .filter(|d| d.verdict == Verdict::Send)
-            .map(|d| crate::send::pipeline::Job { page: d.page, person: d.person as usize })
-            .collect()
+    /// The recipients to send to, in plan order.
+    pub fn jobs(&self) -> Vec<Job> {
+        self.decisions.iter().filter(|d| d.verdict == Verdict::Send).map(|d| d.job).collect()
     }
 
-    /// The plan as report rows (`planned` or `skipped`), in plan order.
-    pub fn rows(&self, campaign: &Campaign, audiences: &Audiences) -> Vec<OutcomeRow> {
-        self.decisions
-            .iter()
-            .map(|d| {
-                let (key, _) = audiences.people.get_index(d.person as usize).expect("decision indexes people");
-                let (outcome, reason, message) = match &d.verdict {
-                    Verdict::Send => (Outcome::Planned, None, None),
-                    Verdict::Skip(r) => {
-                        (Outcome::Skipped, Some(r.as_str().to_string()), self.details.get(&d.person).cloned())
-                    }
-                };
-                OutcomeRow {
-                    reason,
-                    error_message: message,
-                    window_closes_at: d.window_closes_at(campaign, audiences).map(rfc3339),
-                    ..OutcomeRow::new(&campaign.pages[d.page as usize].id, &*key.1, outcome)
-                }
-            })
-            .collect()
+    /// How many recipients are to be sent to.
+    pub fn send_count(&self) -> usize {
+        self.decisions.iter().filter(|d| d.verdict == Verdict::Send).count()
     }
 
-    /// The dry-run report's counts without its per-recipient rows: what the
-    /// table view needs, without a row per recipient of a huge audience.
-    pub fn summary_report(&self, campaign: &Campaign, occurrence: &str, started: DateTime<Utc>) -> Report {
-        let now = rfc3339(started);
-        let mut report = Report::from_rows(&campaign.id, occurrence, true, &now, &now, 0, Vec::new());
-        for d in &self.decisions {
-            let outcome = match &d.verdict {
-                Verdict::Send => Outcome::Planned,
-                Verdict::Skip(reason) => {
-                    *report.skipped_by_reason.entry(reason.as_str().to_string()).or_default() += 1;
-                    Outcome::Skipped
-                }
-            };
-            report.summary.add(outcome);
-            report.pages.entry(campaign.pages[d.page as usize].id.clone()).or_default().add(outcome);
+    /// Holds back every planned recipient after the first `n` (`--limit`).
+    pub fn limit(&mut self, n: usize) {
+        self.hold_where(Pending::Limit, |i, _| i >= n);
+    }
+
+    /// Holds back every planned recipient for which `keep` is false
+    /// (`--only`, a pinned plan).
+    pub fn only(&mut self, keep: impl Fn(Job) -> bool) {
+        self.hold_where(Pending::Limit, |_, job| !keep(job));
+    }
+
+    /// Holds back planned recipient number `i` (counting planned ones only,
+    /// in plan order) when `hold(i, job)`.
+    pub fn hold_where(&mut self, reason: Pending, hold: impl Fn(usize, Job) -> bool) {
+        let planned = self.decisions.iter_mut().filter(|d| d.verdict == Verdict::Send);
+        for (i, d) in planned.enumerate() {
+            if hold(i, d.job) {
+                d.verdict = Verdict::Hold(reason);
+            }
         }
-        report
     }
-
-    /// The `n` planned recipients whose window closes first, as rows.
-    pub fn soonest(&self, campaign: &Campaign, audiences: &Audiences, n: usize) -> Vec<OutcomeRow> {
-        let mut planned: Vec<(DateTime<Utc>, &Decision)> = self
-            .decisions
-            .iter()
-            .filter(|d| d.verdict == Verdict::Send)
-            .filter_map(|d| Some((d.window_closes_at(campaign, audiences)?, d)))
-            .collect();
-        planned.sort_by_key(|(t, _)| *t);
-        planned.truncate(n);
-        planned
-            .into_iter()
-            .map(|(closes, d)| {
-                let (key, _) = audiences.people.get_index(d.person as usize).expect("decision indexes people");
-                OutcomeRow {
-                    window_closes_at: Some(rfc3339(closes)),
-                    ..OutcomeRow::new(&campaign.pages[d.page as usize].id, &*key.1, Outcome::Planned)
-                }
-            })
-            .collect()
-    }
-
-    /// The dry-run report of this plan.
-    pub fn report(
-        &self,
-        campaign: &Campaign,
-        audiences: &Audiences,
-        occurrence: &str,
-        started: DateTime<Utc>,
-    ) -> Report {
-        let now = rfc3339(started);
-        Report::from_rows(&campaign.id, occurrence, true, &now, &now, 0, self.rows(campaign, audiences))
-    }
-}
-
-/// RFC 3339 in UTC with a `Z`, to the second (the format of every report).
-pub fn rfc3339(t: DateTime<Utc>) -> String {
-    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 #[cfg(test)]

@@ -96,7 +96,8 @@ fn each_error_class_does_what_the_spec_says() {
     assert_eq!(get("6"), ("unknown".into(), 1));
     assert_eq!(get("7"), ("failed".into(), 1));
     assert_eq!(row(&report, "7")["error_subcode"], 2018278);
-    assert_eq!(get("8"), ("failed".into(), 2), "retries stop at max_attempts");
+    assert_eq!(get("8"), ("not_attempted".into(), 2), "retries stop at max_attempts, and nothing was delivered");
+    assert_eq!(row(&report, "8")["reason"], "retries_exhausted");
     assert_eq!(sb.requests_for("4").len(), 1, "ambiguous answers are not retried");
     assert_eq!(sb.requests_for("5").len(), 2);
     assert_eq!(report["failed_by_code"]["551"], 1);
@@ -124,13 +125,15 @@ fn a_fatal_token_error_stops_only_its_page() {
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let report = ws.report("two-pages", "default");
     assert_eq!(report["pages"][other]["sent"], 20);
-    assert_eq!(report["pages"][PAGE]["failed"], 1, "the request that got 190");
-    assert_eq!(report["pages"][PAGE]["not_attempted"], 19);
+    assert_eq!(report["pages"][PAGE]["failed"], 0, "a bad token is the page's error, not the person's");
+    assert_eq!(report["pages"][PAGE]["not_attempted"], 20);
+    let first = row(&report, "1");
+    assert_eq!((first["reason"].as_str(), first["error_code"].as_i64()), (Some("page_stopped"), Some(190)));
     assert!(text(&out).contains("190"), "{}", text(&out));
 }
 
 #[test]
-fn ten_other_failures_in_a_row_stop_the_page() {
+fn three_identical_failures_in_a_row_stop_the_page_and_charge_nobody() {
     let faults: serde_json::Map<String, serde_json::Value> =
         (1..=15).map(|i| (i.to_string(), json!(["graph:10900"]))).collect();
     let sb = Sandbox::start(&json!({ "faults": faults }));
@@ -141,8 +144,9 @@ fn ten_other_failures_in_a_row_stop_the_page() {
     let out = ws.run(Some(&sb), &["run", "c.yaml", "--now", NOW], &[("T", "tok")]);
     assert_eq!(out.status.code(), Some(3), "{}", text(&out));
     let report = ws.report("ten", "default");
-    assert_eq!(report["summary"]["failed"], 10);
-    assert_eq!(report["summary"]["not_attempted"], 5);
+    assert_eq!(report["summary"]["failed"], 0, "the streak is re-labelled: a later run sends to them");
+    assert_eq!(report["summary"]["not_attempted"], 15);
+    assert_eq!(sb.requests().len(), 3, "the page stops at the third identical failure");
 }
 
 #[test]

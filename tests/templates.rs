@@ -103,6 +103,16 @@ fn the_whole_cycle_from_file_to_send() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("order_update (en_US)  PENDING"), "{}", text(&out));
 
+    // While Meta reviews it, the campaign's plan skips the page.
+    let out = ws.run(
+        Some(&sb),
+        &["plan", "shipped.yaml", "--now", common::NOW, "--format", "json"],
+        &[("SHOP_TOKEN", TOKEN)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(common::row(&plan, "100")["reason"], "template_not_approved");
+
     // A second apply while pending creates nothing.
     templates(&ws, &sb, &["templates", "apply", "."], TOKEN);
     assert_eq!(template_requests(&sb).iter().filter(|r| r["method"] == "POST").count(), 1);
@@ -255,4 +265,53 @@ fn usage_errors_exit_2() {
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("bad.yaml:8:1: error: bodyy: unknown field"), "{}", text(&out));
     assert!(sb.requests().is_empty(), "nothing was asked of the API");
+}
+
+#[test]
+fn a_page_whose_template_is_not_approved_is_not_sent_to() {
+    let (approved, pending, missing) = ("501", "502", "503");
+    let t = |status: &str| json!([{"name": "order_update", "language": "en_US", "status": status}]);
+    let sb = Sandbox::start(&json!({ "templates": { approved: t("APPROVED"), pending: t("PENDING") } }));
+    let ws = Workspace::new();
+    ws.write("shipped.yaml", &utility_campaign(&[approved, pending, missing]));
+
+    let out = ws.run(
+        Some(&sb),
+        &["plan", "shipped.yaml", "--now", common::NOW, "--format", "json"],
+        &[("SHOP_TOKEN", TOKEN)],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let plan: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(common::row(&plan, "100")["outcome"], "planned");
+    assert_eq!(common::row(&plan, "101")["reason"], "template_not_approved");
+    assert_eq!(common::row(&plan, "102")["reason"], "template_not_approved");
+    assert_eq!(plan["skipped_by_reason"]["template_not_approved"], 2);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("page 502: template order_update (en_US) is PENDING"), "{err}");
+    assert!(err.contains("page 503: template order_update (en_US) does not exist on this page"), "{err}");
+
+    let out = ws.run(Some(&sb), &["run", "shipped.yaml", "--now", common::NOW], &[("SHOP_TOKEN", TOKEN)]);
+    assert_eq!(out.status.code(), Some(0), "skips are not failures: {}", text(&out));
+    assert_eq!(sb.requests_for("100").len(), 1);
+    assert!(sb.requests_for("101").is_empty() && sb.requests_for("102").is_empty(), "no request for blocked pages");
+    let report = ws.report("shipped", "default");
+    let row = common::row(&report, "101");
+    assert_eq!((&row["outcome"], &row["reason"]), (&json!("skipped"), &json!("template_not_approved")));
+    let status_reads: Vec<Value> = template_requests(&sb).into_iter().filter(|r| r["method"] == "GET").collect();
+    assert!(status_reads.iter().all(|r| r["authorization"] == format!("Bearer {TOKEN}")), "{status_reads:?}");
+}
+
+#[test]
+fn a_bad_token_stops_the_campaign_before_any_send() {
+    let sb = Sandbox::start(&json!({ "tokens": { PAGE: TOKEN } }));
+    let ws = Workspace::new();
+    ws.write("shipped.yaml", &utility_campaign(&[PAGE]));
+    let out = ws.run(Some(&sb), &["run", "shipped.yaml", "--now", common::NOW], &[("SHOP_TOKEN", "bad-token-5555")]);
+    let t = text(&out);
+    assert_eq!(out.status.code(), Some(3), "{t}");
+    assert!(
+        t.contains("cannot read the status of template order_update (en_US)") && !t.contains("bad-token-5555"),
+        "{t}"
+    );
+    assert!(sb.requests_for("100").is_empty());
 }

@@ -11,9 +11,9 @@ use chrono::{DateTime, Utc};
 use common::*;
 use pagecast::audience::merge;
 use pagecast::plan::{self, PlanOptions};
-use pagecast::report::Outcome;
 use pagecast::send::client::{Client, Endpoints, Redactor};
-use pagecast::send::pipeline::{self, Clock, Context, NoJournal, Progress};
+use pagecast::send::pipeline::{self, Cancel, Context, NoJournal, Progress};
+use pagecast::vocab::{Clock, Outcome};
 use serde_json::json;
 
 fn at(t: &str) -> DateTime<Utc> {
@@ -36,7 +36,7 @@ fn a_window_that_closes_between_plan_and_send_is_honoured() {
     assert_eq!(jobs.len(), 2, "both are inside the window when planned");
 
     let endpoints = Endpoints { graph: format!("{}/v25.0", sb.url), harasocial: sb.url.clone() };
-    let (_keep, cancel) = tokio::sync::watch::channel(false);
+    let (_keep, cancel) = tokio::sync::watch::channel(Cancel::Running);
     let ctx = Arc::new(Context {
         campaign: campaign.clone(),
         audiences,
@@ -44,17 +44,17 @@ fn a_window_that_closes_between_plan_and_send_is_honoured() {
         tokens: vec!["tok".into()],
         redactor: Redactor::new(["tok".to_string()]),
         journal: NoJournal,
-        clock: Clock::Frozen(sent_at),
+        clock: Clock::new(Some(sent_at)),
         cancel,
         progress: vec![Arc::new(Progress::default())],
     });
     let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
     let summary = rt.block_on(pipeline::run(ctx, jobs));
 
-    assert_eq!(summary.results.len(), 2);
-    for r in &summary.results {
+    assert_eq!(summary.records.len(), 2);
+    for r in &summary.records {
         assert_eq!(r.outcome, Outcome::Skipped);
-        assert_eq!(r.reason.as_deref(), Some("outside_window"));
+        assert_eq!(r.reason.map(|r| r.as_str()), Some("outside_window"));
         assert_eq!(r.attempts, 0);
     }
     assert!(sb.requests().is_empty(), "nothing may be sent after the window closed");

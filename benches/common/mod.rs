@@ -13,7 +13,7 @@ use pagecast::audience::merge::{self, Audiences};
 use pagecast::campaign::{Campaign, validate_file};
 use pagecast::plan::{self, PlanOptions};
 use pagecast::send::client::Endpoints;
-use pagecast::send::pipeline::Job;
+use pagecast::vocab::Job;
 use serde_json::Value;
 
 /// The page every bench campaign sends from.

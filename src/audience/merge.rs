@@ -121,3 +121,29 @@ pub fn load(campaign: &Campaign, now: DateTime<Utc>, conversations: &HashMap<Str
     }
     out
 }
+
+/// Lookups by the person index that plans and jobs carry.
+impl Audiences {
+    /// The page-scoped id of person `i`.
+    ///
+    /// # Panics
+    /// When `i` is not an index of `people`: indices come only from the
+    /// planner, which numbers `people`, so that is a pagecast bug.
+    pub fn recipient_id(&self, i: u32) -> &str {
+        &self.entry(i).0.1
+    }
+
+    /// What is known about person `i` (see [`Audiences::recipient_id`]).
+    pub fn person(&self, i: u32) -> &Person {
+        self.entry(i).1
+    }
+
+    /// Person `i`'s page index.
+    pub fn page_of(&self, i: u32) -> u32 {
+        self.entry(i).0.0
+    }
+
+    fn entry(&self, i: u32) -> (&(u32, Box<str>), &Person) {
+        self.people.get_index(i as usize).expect("person indices come from the planner")
+    }
+}

@@ -1,22 +1,24 @@
-//! The commands behind the CLI, and the one place that maps outcomes to exit
-//! codes (SPEC §1).
+//! The commands behind the CLI, and the one place that maps their results
+//! to exit codes (SPEC §1): a command returns `Ok(Exit)` when it did its work
+//! (the exit then says how it went: 0, 1, 3, 130) or `Err(Failure)` when it
+//! could not (2, 4), and [`dispatch`] prints the failure once.
 
 mod next;
+pub mod output;
 mod plan;
 mod progress;
-mod run;
+pub mod run;
 mod status;
-pub mod templates;
+mod templates;
 mod tick;
 mod validate;
 
 use std::io::IsTerminal;
 
-use chrono::{DateTime, Utc};
-
 use crate::cli::{Cli, Command};
+use crate::vocab::Clock;
 
-pub use run::{RunRequest, execute, execute_locked};
+pub use run::{RunRequest, execute};
 
 /// pagecast's exit codes (SPEC §1, normative).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -42,6 +44,62 @@ impl Exit {
     }
 }
 
+/// Why a command could not do its work. Its message is printed once, by
+/// [`dispatch`]; `None` when the details were printed already (a list of
+/// diagnostics).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// [`Exit::Invalid`] or [`Exit::Locked`].
+    pub exit: Exit,
+    /// What to print, naming the file and the fix.
+    pub message: Option<String>,
+}
+
+impl Failure {
+    /// Invalid input or usage (exit 2): nothing was sent.
+    pub fn invalid(message: impl Into<String>) -> Failure {
+        Failure { exit: Exit::Invalid, message: Some(message.into()) }
+    }
+
+    /// Invalid input whose details were printed already.
+    pub fn printed() -> Failure {
+        Failure { exit: Exit::Invalid, message: None }
+    }
+
+    /// Another pagecast holds the campaign (exit 4).
+    pub fn locked(message: impl Into<String>) -> Failure {
+        Failure { exit: Exit::Locked, message: Some(message.into()) }
+    }
+}
+
+impl From<crate::ledger::LedgerError> for Failure {
+    fn from(e: crate::ledger::LedgerError) -> Failure {
+        match e {
+            crate::ledger::LedgerError::Locked { .. } => Failure::locked(e.to_string()),
+            _ => Failure::invalid(e.to_string()),
+        }
+    }
+}
+
+/// What a command returns.
+pub type Outcome = Result<Exit, Failure>;
+
+/// The one mapping from a command's result to the process exit code.
+pub fn conclude(result: Outcome) -> Exit {
+    match result {
+        Ok(exit) => exit,
+        Err(Failure { exit, message }) => {
+            if let Some(message) = message {
+                eprintln!("error: {message}");
+            }
+            if exit == Exit::Invalid {
+                eprintln!("nothing was sent");
+            }
+            exit
+        }
+    }
+}
+
 /// Plain log lines on stderr (`PAGECAST_LOG` or `RUST_LOG` sets the filter).
 pub fn init_logging() {
     let filter = std::env::var("PAGECAST_LOG").or_else(|_| std::env::var("RUST_LOG")).unwrap_or_else(|_| "info".into());
@@ -53,34 +111,35 @@ pub fn init_logging() {
         .try_init();
 }
 
-/// Runs one command.
+/// Runs one command and returns its exit code.
 pub fn dispatch(cli: Cli) -> Exit {
-    match cli.command {
-        Command::Validate { paths, now, format } => validate::run(&paths, clock(now), format),
+    conclude(match cli.command {
+        Command::Validate { paths, now, format } => validate::run(&paths, Clock::new(now).now(), format.into()),
         Command::Schema { template: false } => {
-            print!("{}", crate::campaign::schema::schema_text());
-            Exit::Done
+            output::print(&crate::campaign::schema::schema_text());
+            Ok(Exit::Done)
         }
         Command::Schema { template: true } => {
-            print!("{}", crate::template_file::schema::schema_text());
-            Exit::Done
+            output::print(&crate::template_file::schema::schema_text());
+            Ok(Exit::Done)
         }
         Command::Templates(action) => templates::run(action),
-        Command::Plan { campaign, common, report_dir } => plan::run(&campaign, &common, report_dir.as_deref()),
-        Command::Run { campaign, dry_run, common, report_dir, resend_unknown } => {
+        Command::Plan { campaign, common, report_dir } => plan::run(&campaign, &common, report_dir),
+        Command::Run { campaign, dry_run, common, report_dir } => {
             if dry_run {
-                return plan::run(&campaign, &common, report_dir.as_deref());
+                plan::run(&campaign, &common, report_dir)
+            } else {
+                run::command(&campaign, &common, crate::cli::report_dir(report_dir))
             }
-            run::command(&campaign, &common, &crate::cli::report_dir(report_dir), resend_unknown)
         }
-        Command::Tick { dir, now, state, report_dir } => tick::run(&dir, now, state, &report_dir),
-        Command::Next { campaign, count, now, format } => next::run(&campaign, count.into(), clock(now), format),
-        Command::Status { campaign, state } => status::run(campaign.as_deref(), state),
-    }
-}
-
-fn clock(now: Option<DateTime<Utc>>) -> DateTime<Utc> {
-    now.unwrap_or_else(Utc::now)
+        Command::Tick { dir, now, state, report_dir } => tick::run(&dir, Clock::new(now), state, &report_dir),
+        Command::Next { campaign, count, now, format } => {
+            next::run(&campaign, count.into(), Clock::new(now).now(), format.into())
+        }
+        Command::Status { campaign, recipient, format, state } => {
+            status::run(status::StatusRequest { campaign, recipient, format: format.into(), state })
+        }
+    })
 }
 
 /// Prints a diagnostic list to stderr.
@@ -91,6 +150,10 @@ fn print_diagnostics(diags: &[crate::campaign::Diagnostic]) {
 }
 
 /// A multi-threaded runtime sized for this work (I/O bound, 2 workers).
-fn runtime() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("a tokio runtime starts")
+fn runtime() -> Result<tokio::runtime::Runtime, Failure> {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .map_err(|e| Failure::invalid(format!("cannot start the async runtime: {e}")))
 }

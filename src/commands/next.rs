@@ -5,22 +5,21 @@ use std::path::Path;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 
-use super::{Exit, print_diagnostics};
+use super::{Exit, Failure, Outcome, output, print_diagnostics};
 use crate::campaign::validate_file;
 use crate::cli::Format;
 
 /// Runs the command.
-pub fn run(path: &Path, count: usize, now: DateTime<Utc>, format: Format) -> Exit {
-    let campaign = match validate_file(path, now) {
-        Ok(c) => c,
-        Err(d) => {
-            print_diagnostics(&d);
-            return Exit::Invalid;
-        }
-    };
+pub fn run(path: &Path, count: usize, now: DateTime<Utc>, format: Format) -> Outcome {
+    let campaign = validate_file(path, now).map_err(|d| {
+        print_diagnostics(&d);
+        Failure::printed()
+    })?;
     let Some(schedule) = &campaign.schedule else {
-        eprintln!("{}: error: the campaign has no `schedule`; it runs only by `pagecast run`", path.display());
-        return Exit::Invalid;
+        return Err(Failure::invalid(format!(
+            "{}: the campaign has no `schedule`; it runs only by `pagecast run`",
+            path.display()
+        )));
     };
     let fires = schedule.fires_after(now, count);
     let tz = schedule.timezone.name();
@@ -34,18 +33,18 @@ pub fn run(path: &Path, count: usize, now: DateTime<Utc>, format: Format) -> Exi
                 })
                 .collect();
             let doc = json!({"campaign": campaign.id, "timezone": tz, "fires": fires});
-            println!("{}", serde_json::to_string_pretty(&doc).expect("serializes"));
+            output::println(&serde_json::to_string_pretty(&doc).expect("serializes"));
         }
         _ => {
-            println!("{} — `{}` in {tz}", campaign.id, schedule.expr);
+            output::println(&format!("{} — `{}` in {tz}", campaign.id, schedule.expr));
             for f in &fires {
-                println!(
+                output::println(&format!(
                     "  {}  ({})",
                     f.utc.to_rfc3339_opts(SecondsFormat::Secs, true),
                     f.local.to_rfc3339_opts(SecondsFormat::Secs, false)
-                );
+                ));
             }
         }
     }
-    Exit::Done
+    Ok(Exit::Done)
 }

@@ -9,10 +9,23 @@ use std::time::Duration;
 use indicatif::{MultiProgress, ProgressBar, ProgressStyle};
 
 use crate::campaign::Campaign;
-use crate::send::pipeline::Progress;
+use crate::send::pipeline::{Cancel, Progress};
 
-/// Sets the cancel flag on the first SIGINT or SIGTERM.
-pub async fn watch_signals(cancel: tokio::sync::watch::Sender<bool>) {
+/// Stops the run on the first SIGINT or SIGTERM (requests in flight finish
+/// and are recorded), and abandons requests in flight on the second.
+pub async fn watch_signals(cancel: tokio::sync::watch::Sender<Cancel>) {
+    signal().await;
+    tracing::warn!(
+        "stopping: requests in flight will finish and be recorded; the rest are not attempted (press Ctrl-C again to abandon requests in flight)"
+    );
+    let _ = cancel.send(Cancel::Stopping);
+    signal().await;
+    tracing::warn!("abandoning requests in flight: their recipients are recorded `unknown`");
+    let _ = cancel.send(Cancel::Abandon);
+}
+
+/// Resolves on the next SIGINT or SIGTERM.
+async fn signal() {
     #[cfg(unix)]
     let term = async {
         match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
@@ -28,8 +41,6 @@ pub async fn watch_signals(cancel: tokio::sync::watch::Sender<bool>) {
         _ = tokio::signal::ctrl_c() => {}
         _ = term => {}
     }
-    tracing::warn!("stopping: requests in flight will finish and be recorded; the rest are not attempted");
-    let _ = cancel.send(true);
 }
 
 fn line(p: &Progress) -> String {

@@ -1,33 +1,101 @@
-//! `pagecast status [CAMPAIGN]`: occurrences and their counts from the ledger.
+//! `pagecast status [CAMPAIGN] [--recipient ID]`: what the ledger holds —
+//! occurrences and their counts, fires that could not start or were missed
+//! (with why), or one recipient's outcome in every occurrence.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
-use super::Exit;
-use crate::ledger::Ledger;
-use crate::plan::rfc3339;
+use serde_json::json;
+
+use super::{Exit, Failure, Outcome, output};
+use crate::cli::Format;
+use crate::ledger::{FireRecord, Ledger, OccurrenceStatus, RecipientOutcome};
+use crate::report::rows::rfc3339;
+
+/// What `status` was asked.
+pub struct StatusRequest {
+    /// A campaign id or a campaign file.
+    pub campaign: Option<String>,
+    /// One recipient's history (needs a campaign).
+    pub recipient: Option<String>,
+    /// Table or JSON.
+    pub format: Format,
+    /// `--state`.
+    pub state: Option<PathBuf>,
+}
 
 /// Runs the command.
-pub fn run(campaign: Option<&str>, state: Option<PathBuf>) -> Exit {
-    let dir = crate::cli::state_dir(state);
-    let ledger = match Ledger::open_existing(&dir) {
-        Ok(Some(l)) => l,
-        Ok(None) => {
-            println!("no ledger in {} yet: nothing has run", dir.display());
-            return Exit::Done;
+pub fn run(req: StatusRequest) -> Outcome {
+    let campaign = req.campaign.as_deref().map(campaign_id).transpose()?;
+    let dir = crate::cli::state_dir(req.state.clone());
+    let Some(ledger) = Ledger::open_existing(&dir)? else {
+        if req.format == Format::Json {
+            output::println("[]");
+        } else {
+            output::println(&format!("no ledger in {} yet: nothing has run", dir.display()));
         }
-        Err(e) => return super::run::ledger_failure(&e),
+        return Ok(Exit::Done);
     };
-    let rows = match ledger.status(campaign) {
-        Ok(r) => r,
-        Err(e) => return super::run::ledger_failure(&e),
+    if let Some(recipient) = &req.recipient {
+        let id = campaign.ok_or_else(|| {
+            Failure::invalid("--recipient needs a campaign: `pagecast status CAMPAIGN --recipient ID`")
+        })?;
+        let history = ledger.recipient_history(&id, recipient)?;
+        print_history(&id, recipient, &history, req.format);
+        return Ok(Exit::Done);
+    }
+    let rows = ledger.status(campaign.as_deref())?;
+    let fires = match &campaign {
+        Some(id) => ledger.troubled_fires(id, 20)?,
+        None => Vec::new(),
     };
-    println!(
-        "{:<24} {:<22} {:>4} {:<21} {:>4} {:>8} {:>7} {:>7} {:>7} {:>8}",
-        "campaign", "occurrence", "runs", "last started", "exit", "sent", "skipped", "failed", "unknown", "not att."
-    );
-    for r in &rows {
+    match req.format {
+        Format::Json => {
+            let doc = json!({"occurrences": rows, "fires": fires});
+            output::println(&serde_json::to_string_pretty(&doc).unwrap_or_default());
+        }
+        _ => print_table(&rows, &fires, campaign.as_deref()),
+    }
+    Ok(Exit::Done)
+}
+
+/// A campaign argument: a file (its validated id) or an id.
+fn campaign_id(arg: &str) -> Result<String, Failure> {
+    let path = Path::new(arg);
+    let looks_like_file = path.is_file() || arg.ends_with(".yaml") || arg.ends_with(".yml");
+    if !looks_like_file {
+        return Ok(arg.to_string());
+    }
+    match crate::campaign::validate_file(path, chrono::Utc::now()) {
+        Ok(c) => Ok(c.id),
+        Err(d) => {
+            super::print_diagnostics(&d);
+            Err(Failure::invalid(format!("{arg}: cannot read the campaign id from this file")))
+        }
+    }
+}
+
+fn print_table(rows: &[OccurrenceStatus], fires: &[FireRecord], campaign: Option<&str>) {
+    if rows.is_empty() {
+        let what = campaign.map_or_else(|| "any campaign".to_string(), |c| format!("campaign `{c}`"));
+        output::println(&format!("the ledger holds no run of {what}"));
+    } else {
+        output::println(&format!(
+            "{:<24} {:<22} {:>4} {:<21} {:>4} {:>8} {:>7} {:>7} {:>7} {:>8}",
+            "campaign",
+            "occurrence",
+            "runs",
+            "last started",
+            "exit",
+            "sent",
+            "skipped",
+            "failed",
+            "unknown",
+            "not att."
+        ));
+    }
+    for r in rows {
         let c = &r.counts;
-        println!(
+        output::println(&format!(
             "{:<24} {:<22} {:>4} {:<21} {:>4} {:>8} {:>7} {:>7} {:>7} {:>8}",
             r.campaign,
             r.occurrence,
@@ -39,12 +107,45 @@ pub fn run(campaign: Option<&str>, state: Option<PathBuf>) -> Exit {
             c.failed,
             c.unknown,
             c.not_attempted
-        );
+        ));
     }
-    if let Some(id) = campaign
-        && let Ok(missed) = ledger.missed_count(id)
-    {
-        println!("{id}: {missed} scheduled fire(s) missed");
+    for f in fires {
+        output::println(&format!(
+            "fire {} {}: {}",
+            rfc3339(f.fire),
+            f.status,
+            f.reason.as_deref().unwrap_or("no reason recorded")
+        ));
     }
-    Exit::Done
+}
+
+fn print_history(campaign: &str, recipient: &str, history: &[RecipientOutcome], format: Format) {
+    if format == Format::Json {
+        let doc = json!({"campaign": campaign, "recipient": recipient, "occurrences": history});
+        output::println(&serde_json::to_string_pretty(&doc).unwrap_or_default());
+        return;
+    }
+    if history.is_empty() {
+        output::println(&format!("{recipient}: no record in any occurrence of `{campaign}`"));
+        return;
+    }
+    for h in history {
+        let detail = match h.outcome.as_str() {
+            "sent" => format!("message id {}", h.message_id.as_deref().unwrap_or("?")),
+            "failed" => format!(
+                "error {}{}: {}",
+                h.error_code.map_or("?".into(), |c| c.to_string()),
+                h.error_subcode.map_or(String::new(), |s| format!("/{s}")),
+                h.error_message.as_deref().unwrap_or("")
+            ),
+            _ => h.reason.clone().unwrap_or_default(),
+        };
+        output::println(&format!(
+            "{recipient}  occurrence {:<22} page {:<18} {:<14} {detail}  (at {})",
+            h.occurrence,
+            h.page,
+            h.outcome,
+            h.at.as_deref().unwrap_or("-")
+        ));
+    }
 }

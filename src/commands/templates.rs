@@ -9,7 +9,7 @@
 use std::collections::HashMap;
 use std::time::Duration;
 
-use super::{Exit, print_diagnostics, runtime};
+use super::{Exit, Failure, Outcome, output, print_diagnostics, runtime};
 use crate::campaign::load::load_file;
 use crate::campaign::{Campaign, Diagnostic};
 use crate::cli::{TemplatesArgs, TemplatesCommand};
@@ -80,29 +80,17 @@ pub fn judge(t: &TemplateFile, listed: &[Listed]) -> Verdict {
 }
 
 /// Runs `templates plan` or `templates apply`.
-pub fn run(command: TemplatesCommand) -> Exit {
+pub fn run(command: TemplatesCommand) -> Outcome {
     let (apply, args) = match command {
         TemplatesCommand::Plan(a) => (false, a),
         TemplatesCommand::Apply(a) => (true, a),
     };
-    let files = match template_files(&args) {
-        Ok(f) => f,
-        Err(code) => return code,
-    };
-    let work = match work_items(&files, args.page.as_deref()) {
-        Ok(w) => w,
-        Err(code) => return code,
-    };
-    let client = match Client::new(Endpoints::from_env(), 1) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Invalid;
-        }
-    };
+    let files = template_files(&args)?;
+    let work = work_items(&files, args.page.as_deref())?;
+    let client = Client::new(Endpoints::from_env(), 1).map_err(Failure::invalid)?;
     let redactor = Redactor::new(work.iter().map(|w| w.token.clone()));
     let api = Api::new(&client, retry_settings());
-    let rt = runtime();
+    let rt = runtime()?;
     let mut exit = Exit::Done;
     let mut not_ok = 0;
     let mut listings: HashMap<String, Result<Vec<Listed>, ApiError>> = HashMap::new();
@@ -116,7 +104,7 @@ pub fn run(command: TemplatesCommand) -> Exit {
                 if apply && v == Verdict::Create { create(&rt, &api, w, &redactor, &mut listings) } else { v }
             }
         };
-        println!("{:<18} {} ({})  {}", w.page, w.file.name, w.file.language, verdict.describe(w.file));
+        output::println(&format!("{:<18} {} ({})  {}", w.page, w.file.name, w.file.language, verdict.describe(w.file)));
         if let Verdict::Stopped(_) = verdict {
             eprintln!(
                 "{}: error: page {}: the Graph API refused the call\n  help: check {} (a page access token with pages_utility_messaging) and PAGECAST_GRAPH_URL",
@@ -129,7 +117,7 @@ pub fn run(command: TemplatesCommand) -> Exit {
         not_ok += usize::from(verdict.exit() != Exit::Done);
     }
     eprintln!("{} template(s) on {} page(s): {} ok, {not_ok} not ok", work.len(), listings.len(), work.len() - not_ok);
-    exit
+    Ok(exit)
 }
 
 fn create(
@@ -163,9 +151,14 @@ fn create(
 /// template is missing or not APPROVED. A page whose token is not set (a dry
 /// run may go without) cannot be read: a warning says so and the page is
 /// planned as if approved; the real run, which needs the token, checks it.
-/// A fatal API error (bad token, missing permission, unreachable) is exit 3.
-pub fn blocked_pages(campaign: &Campaign, tokens: &[String], client: &Client) -> Result<HashMap<String, String>, Exit> {
-    let Some(t) = campaign.message.spec().template.as_ref() else { return Ok(HashMap::new()) };
+/// A fatal API error (bad token, missing permission, unreachable) is
+/// printed and gives `None`: the run stops before any send (exit 3).
+pub fn blocked_pages(
+    campaign: &Campaign,
+    tokens: &[String],
+    client: &Client,
+) -> Result<Option<HashMap<String, String>>, Failure> {
+    let Some(t) = campaign.message.spec().template.as_ref() else { return Ok(Some(HashMap::new())) };
     for (page, token) in campaign.pages.iter().zip(tokens) {
         if token.is_empty() && page.provider == crate::campaign::model::Provider::Graph {
             eprintln!(
@@ -183,7 +176,7 @@ pub fn blocked_pages(campaign: &Campaign, tokens: &[String], client: &Client) ->
         max_pause: campaign.send.max_pause.to_std().unwrap_or(Duration::from_secs(900)),
         ..retry_settings()
     };
-    let statuses = runtime().block_on(status::fetch_statuses(client, campaign, tokens, retry));
+    let statuses = runtime()?.block_on(status::fetch_statuses(client, campaign, tokens, retry));
     match statuses {
         Ok(statuses) => {
             let blocked = status::blocked(campaign, &statuses);
@@ -192,7 +185,7 @@ pub fn blocked_pages(campaign: &Campaign, tokens: &[String], client: &Client) ->
             for (page, why) in pages {
                 eprintln!("page {page}: {why}; its recipients are skipped as template_not_approved");
             }
-            Ok(blocked)
+            Ok(Some(blocked))
         }
         Err((page, e)) => {
             let redactor = Redactor::new(tokens.iter().cloned());
@@ -203,7 +196,7 @@ pub fn blocked_pages(campaign: &Campaign, tokens: &[String], client: &Client) ->
                 t.language,
                 redactor.redact(&e.to_string())
             );
-            Err(Exit::Aborted)
+            Ok(None)
         }
     }
 }
@@ -217,11 +210,8 @@ fn retry_settings() -> Retry {
 
 /// The template files among `paths` (campaign files are passed over), all
 /// valid; Err is exit 2 after printing every problem.
-fn template_files(args: &TemplatesArgs) -> Result<Vec<TemplateFile>, Exit> {
-    let paths = super::validate::campaign_files(&args.paths).map_err(|e| {
-        eprintln!("error: {e}");
-        Exit::Invalid
-    })?;
+fn template_files(args: &TemplatesArgs) -> Result<Vec<TemplateFile>, Failure> {
+    let paths = super::validate::campaign_files(&args.paths).map_err(Failure::invalid)?;
     let mut files = Vec::new();
     let mut problems: Vec<Diagnostic> = Vec::new();
     for path in paths {
@@ -243,12 +233,10 @@ fn template_files(args: &TemplatesArgs) -> Result<Vec<TemplateFile>, Exit> {
     problems.extend(duplicates(&files));
     if !problems.is_empty() {
         print_diagnostics(&problems);
-        eprintln!("invalid template files: nothing was created");
-        return Err(Exit::Invalid);
+        return Err(Failure::invalid("invalid template files: nothing was created"));
     }
     if files.is_empty() {
-        eprintln!("error: no template files (YAML with a top-level `template:` key) found");
-        return Err(Exit::Invalid);
+        return Err(Failure::invalid("no template files (YAML with a top-level `template:` key) found"));
     }
     Ok(files)
 }
@@ -281,7 +269,7 @@ struct Work<'a> {
     file: &'a TemplateFile,
 }
 
-fn work_items<'a>(files: &'a [TemplateFile], only: Option<&str>) -> Result<Vec<Work<'a>>, Exit> {
+fn work_items<'a>(files: &'a [TemplateFile], only: Option<&str>) -> Result<Vec<Work<'a>>, Failure> {
     let mut out = Vec::new();
     let mut missing = Vec::new();
     for file in files {
@@ -306,13 +294,12 @@ fn work_items<'a>(files: &'a [TemplateFile], only: Option<&str>) -> Result<Vec<W
     missing.dedup();
     if !missing.is_empty() {
         missing.iter().for_each(|m| eprintln!("{m}"));
-        return Err(Exit::Invalid);
+        return Err(Failure::printed());
     }
     if let Some(page) = only.filter(|_| out.is_empty()) {
-        eprintln!(
-            "error: no template file lists page {page}\n  help: check --page, or add the page to `pages:` of a template file"
-        );
-        return Err(Exit::Invalid);
+        return Err(Failure::invalid(format!(
+            "no template file lists page {page}\n  help: check --page, or add the page to `pages:` of a template file"
+        )));
     }
     Ok(out)
 }

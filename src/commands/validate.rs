@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 use chrono::{DateTime, Utc};
 use serde_json::json;
 
-use super::{Exit, print_diagnostics};
+use super::{Exit, Failure, Outcome, output, print_diagnostics};
 use crate::campaign::Diagnostic;
 use crate::campaign::load::{Loaded, load_file};
 use crate::campaign::model::UtilityTemplate;
@@ -45,14 +45,8 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 }
 
 /// Runs the command.
-pub fn run(paths: &[PathBuf], now: DateTime<Utc>, format: Format) -> Exit {
-    let files = match campaign_files(paths) {
-        Ok(f) => f,
-        Err(e) => {
-            eprintln!("error: {e}");
-            return Exit::Invalid;
-        }
-    };
+pub fn run(paths: &[PathBuf], now: DateTime<Utc>, format: Format) -> Outcome {
+    let files = campaign_files(paths).map_err(Failure::invalid)?;
     let mut results = Vec::with_capacity(files.len());
     let mut templates = TemplateCheck::default();
     for file in &files {
@@ -65,7 +59,7 @@ pub fn run(paths: &[PathBuf], now: DateTime<Utc>, format: Format) -> Exit {
         Format::Json => {
             let out: Vec<_> =
                 results.iter().map(|(f, (ok, d))| json!({"file": f, "valid": ok, "diagnostics": d})).collect();
-            println!("{}", serde_json::to_string_pretty(&out).expect("serializes"));
+            output::println(&serde_json::to_string_pretty(&out).expect("serializes"));
         }
         _ => {
             let all: Vec<Diagnostic> = results.iter().flat_map(|(_, (_, d))| d.clone()).collect();
@@ -74,10 +68,9 @@ pub fn run(paths: &[PathBuf], now: DateTime<Utc>, format: Format) -> Exit {
         }
     }
     if files.is_empty() {
-        eprintln!("error: no campaign files (*.yaml, *.yml) found");
-        return Exit::Invalid;
+        return Err(Failure::invalid("no campaign files (*.yaml, *.yml) found"));
     }
-    if invalid > 0 { Exit::Invalid } else { Exit::Done }
+    if invalid > 0 { Err(Failure::printed()) } else { Ok(Exit::Done) }
 }
 
 /// Template files (SPEC §7) among the paths, and the UTILITY campaigns to

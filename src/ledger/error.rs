@@ -47,6 +47,17 @@ pub enum LedgerError {
         /// What SQLite reported.
         msg: String,
     },
+    /// A file where the ledger should be that holds no pagecast schema.
+    #[error(
+        "{path} exists but holds no pagecast ledger (it is empty, truncated, or another \
+         program's file); pagecast refuses it, because an empty ledger would read as \
+         \"nobody was sent to yet\" and everyone would be sent to again: restore the file \
+         from a backup, or move it aside only if no campaign ever ran with this state directory"
+    )]
+    NotALedger {
+        /// The database file.
+        path: PathBuf,
+    },
     /// The database was written by a newer pagecast (a higher schema version).
     #[error(
         "the ledger {path} has schema version {found}, but this pagecast understands \
@@ -77,7 +88,7 @@ pub enum LedgerError {
         /// `sent` or `failed`.
         outcome: String,
     },
-    /// An outcome record whose `outcome` is not one of the five known words.
+    /// An outcome record that the ledger does not store (`planned`).
     #[error(
         "outcome `{outcome}` for {page}/{recipient} is not one of \
          sent, failed, unknown, not_attempted, skipped; it was not recorded (a pagecast bug)"

@@ -1,14 +1,13 @@
 //! The ledger as the send pipeline's [`Journal`]: intents made durable before
-//! each request, final results queued as outcome records.
+//! each request, final records queued as outcomes.
 
 use std::sync::Arc;
-
-use chrono::{DateTime, Utc};
 
 use super::{LedgerWriter, OutcomeRecord};
 use crate::audience::merge::Audiences;
 use crate::campaign::Campaign;
-use crate::send::pipeline::{Journal, SendResult};
+use crate::send::pipeline::Journal;
+use crate::vocab::{Clock, Job, Record};
 
 /// One run's view of the ledger.
 pub struct LedgerJournal {
@@ -17,6 +16,7 @@ pub struct LedgerJournal {
     audiences: Arc<Audiences>,
     occurrence: String,
     run_id: i64,
+    clock: Clock,
 }
 
 impl LedgerJournal {
@@ -27,59 +27,39 @@ impl LedgerJournal {
         audiences: Arc<Audiences>,
         occurrence: &str,
         run_id: i64,
+        clock: Clock,
     ) -> Self {
-        LedgerJournal { writer, campaign, audiences, occurrence: occurrence.to_string(), run_id }
+        LedgerJournal { writer, campaign, audiences, occurrence: occurrence.to_string(), run_id, clock }
     }
 
-    /// Records a recipient the plan skipped (never sent in this run).
-    pub fn skipped(&self, page: &str, recipient: &str, reason: &str, at: DateTime<Utc>) {
-        self.writer.outcome(self.record(page, recipient, "skipped", Some(reason.to_string()), at));
+    /// Queues one record (a plan's skip or a sender's result).
+    pub fn record(&self, record: &Record) {
+        self.writer.outcome(self.keyed(record.clone()));
     }
 
-    fn record(
-        &self,
-        page: &str,
-        recipient: &str,
-        outcome: &str,
-        reason: Option<String>,
-        at: DateTime<Utc>,
-    ) -> OutcomeRecord {
+    fn keyed(&self, record: Record) -> OutcomeRecord {
         OutcomeRecord {
             campaign: self.campaign.id.clone(),
             occurrence: self.occurrence.clone(),
-            page: page.to_string(),
-            recipient: recipient.to_string(),
-            outcome: outcome.to_string(),
-            reason,
-            error_code: None,
-            error_subcode: None,
-            error_message: None,
-            message_id: None,
-            attempts: 0,
-            at,
+            page: self.campaign.pages[record.job.page as usize].id.clone(),
+            recipient: self.audiences.recipient_id(record.job.person).to_string(),
             run_id: self.run_id,
+            record,
         }
     }
 }
 
 impl Journal for LedgerJournal {
-    async fn intent(&self, page: &str, recipient: &str) -> Result<(), String> {
+    async fn intent(&self, job: Job) -> Result<(), String> {
+        let page = &self.campaign.pages[job.page as usize].id;
+        let recipient = self.audiences.recipient_id(job.person);
         self.writer
-            .intent(&self.campaign.id, &self.occurrence, page, recipient, self.run_id, Utc::now())
+            .intent(&self.campaign.id, &self.occurrence, page, recipient, self.run_id, self.clock.wall())
             .await
             .map_err(|e| e.to_string())
     }
 
-    fn outcome(&self, r: &SendResult) {
-        let ((_, id), _) = self.audiences.people.get_index(r.person).expect("result indexes people");
-        let page = &self.campaign.pages[r.page as usize].id;
-        self.writer.outcome(OutcomeRecord {
-            error_code: r.code,
-            error_subcode: r.subcode,
-            error_message: r.message.clone(),
-            message_id: r.message_id.clone(),
-            attempts: r.attempts,
-            ..self.record(page, id, r.outcome.as_str(), r.reason.clone(), r.at)
-        });
+    fn outcome(&self, record: &Record) {
+        self.record(record);
     }
 }

@@ -35,13 +35,14 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use chrono::{DateTime, Utc};
 use rusqlite::Connection;
 
+use crate::vocab::Record;
+
 pub use error::LedgerError;
-pub use fires::FireStatus;
+pub use fires::{FireRecord, FireStatus};
 pub use lock::CampaignLock;
-pub use runs::{OccurrenceStatus, OutcomeCounts};
+pub use runs::{OccurrenceStatus, OutcomeCounts, RecipientOutcome};
 pub use writer::LedgerWriter;
 
 /// The database file inside the state directory.
@@ -59,7 +60,8 @@ pub enum Prior {
     Unknown,
 }
 
-/// The result of one recipient in a run, as the sender reports it.
+/// One recipient's [`Record`], keyed for the ledger: the ids it is stored
+/// under and the run that produced it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct OutcomeRecord {
     /// Campaign id.
@@ -70,24 +72,10 @@ pub struct OutcomeRecord {
     pub page: String,
     /// Recipient id (PSID or payload id).
     pub recipient: String,
-    /// One of `sent`, `failed`, `unknown`, `not_attempted`, `skipped`.
-    pub outcome: String,
-    /// Why, for `skipped`, `unknown` and `not_attempted`.
-    pub reason: Option<String>,
-    /// API error code, for failures.
-    pub error_code: Option<i64>,
-    /// API error subcode.
-    pub error_subcode: Option<i64>,
-    /// API error message, tokens already redacted.
-    pub error_message: Option<String>,
-    /// Message id returned by the API, for `sent`.
-    pub message_id: Option<String>,
-    /// Requests made for this recipient.
-    pub attempts: u32,
-    /// When the outcome was decided.
-    pub at: DateTime<Utc>,
     /// The run that produced it ([`Ledger::start_run`]).
     pub run_id: i64,
+    /// What happened.
+    pub record: Record,
 }
 
 /// A handle to the ledger of one state directory. Cheap to clone; `Send` and
@@ -107,14 +95,21 @@ struct Inner {
 
 impl Ledger {
     /// Opens (creating if needed, mode 0700) the state directory and its
-    /// `ledger.sqlite3`, and brings the schema up to date. Refuses a database
-    /// written by a newer pagecast ([`LedgerError::TooNew`]) and a damaged
-    /// one ([`LedgerError::Corrupt`]).
+    /// `ledger.sqlite3` (created 0600, only where no file is), and brings the
+    /// schema up to date. Refuses a database written by a newer pagecast
+    /// ([`LedgerError::TooNew`]), a damaged one ([`LedgerError::Corrupt`]) and
+    /// a file without pagecast's schema ([`LedgerError::NotALedger`]).
     pub fn open(state_dir: &Path) -> Result<Ledger, LedgerError> {
         create_private_dir(state_dir)?;
         let locks_dir = state_dir.join("locks");
         create_private_dir(&locks_dir)?;
         let db_path = state_dir.join(DB_FILE);
+        let exists =
+            db_path.try_exists().map_err(|e| LedgerError::Open { path: db_path.clone(), msg: e.to_string() })?;
+        if !exists {
+            schema::create(&db_path)?;
+        }
+        schema::require_ledger(&db_path)?;
         let mut conn = schema::connect(&db_path)?;
         schema::migrate(&mut conn, &db_path)?;
         let inner = Inner { db_path, locks_dir, conn: Mutex::new(conn), writer: OnceLock::new() };

@@ -46,6 +46,32 @@ pub struct OccurrenceStatus {
     pub counts: OutcomeCounts,
 }
 
+/// What the ledger holds for one recipient in one occurrence.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RecipientOutcome {
+    /// Occurrence key.
+    pub occurrence: String,
+    /// Page id.
+    pub page: String,
+    /// `sent`, `failed`, `unknown`, `not_attempted`, `skipped`, or
+    /// `unknown` for an intent without a recorded outcome.
+    pub outcome: String,
+    /// Why (skip / not_attempted / unknown reason).
+    pub reason: Option<String>,
+    /// API error code.
+    pub error_code: Option<i64>,
+    /// API error subcode.
+    pub error_subcode: Option<i64>,
+    /// API error message.
+    pub error_message: Option<String>,
+    /// Message id when sent.
+    pub message_id: Option<String>,
+    /// Attempts made.
+    pub attempts: Option<i64>,
+    /// When the outcome (or the intent) was recorded.
+    pub at: Option<String>,
+}
+
 /// A `runs` aggregate row before its times are parsed.
 type RunRow = (String, String, u64, String, String, Option<String>, Option<i32>);
 
@@ -75,6 +101,46 @@ impl Ledger {
         })
     }
 
+    /// Every occurrence's record of one recipient of `campaign`, newest first.
+    pub fn recipient_history(&self, campaign: &str, recipient: &str) -> Result<Vec<RecipientOutcome>, LedgerError> {
+        self.with_conn(|conn| {
+            let mut stmt = conn.prepare_cached(
+                "SELECT occurrence, page, COALESCE(outcome, 'unknown'),
+                        CASE WHEN outcome IS NULL THEN 'no result recorded (crash?)' ELSE reason END,
+                        error_code, error_subcode, error_message, message_id, attempts,
+                        COALESCE(outcome_at, intent_at)
+                 FROM sends WHERE campaign = ?1 AND recipient = ?2
+                 ORDER BY COALESCE(outcome_at, intent_at) DESC, occurrence DESC",
+            )?;
+            let rows = stmt.query_map(params![campaign, recipient], |r| {
+                Ok(RecipientOutcome {
+                    occurrence: r.get(0)?,
+                    page: r.get(1)?,
+                    outcome: r.get(2)?,
+                    reason: r.get(3)?,
+                    error_code: r.get(4)?,
+                    error_subcode: r.get(5)?,
+                    error_message: r.get(6)?,
+                    message_id: r.get(7)?,
+                    attempts: r.get(8)?,
+                    at: r.get(9)?,
+                })
+            })?;
+            rows.collect()
+        })
+    }
+
+    /// How many recipients of this occurrence are recorded `not_attempted`:
+    /// an occurrence is settled when none is (SPEC §5).
+    pub fn open_count(&self, campaign: &str, occurrence: &str) -> Result<u64, LedgerError> {
+        self.with_conn(|conn| {
+            conn.prepare_cached(
+                "SELECT COUNT(*) FROM sends WHERE campaign = ?1 AND occurrence = ?2 AND outcome = 'not_attempted'",
+            )?
+            .query_row(params![campaign, occurrence], |row| count(row, 0))
+        })
+    }
+
     /// Records the start of a run and returns its id.
     pub fn start_run(&self, campaign: &str, occurrence: &str, started_at: DateTime<Utc>) -> Result<i64, LedgerError> {
         self.with_conn(|conn| {
@@ -93,8 +159,14 @@ impl Ledger {
         summary_json: &str,
     ) -> Result<(), LedgerError> {
         let changed = self.with_conn(|conn| {
-            conn.prepare_cached("UPDATE runs SET finished_at = ?2, exit_code = ?3, summary = ?4 WHERE id = ?1")?
-                .execute(params![run_id, ts(finished_at), exit_code, summary_json])
+            let changed = conn
+                .prepare_cached("UPDATE runs SET finished_at = ?2, exit_code = ?3, summary = ?4 WHERE id = ?1")?
+                .execute(params![run_id, ts(finished_at), exit_code, summary_json])?;
+            // Fold the write-ahead log into the main file, so that a copy of
+            // `ledger.sqlite3` alone (a naive backup) holds this run. Best
+            // effort: another process reading the ledger may keep the log.
+            let _ = conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()));
+            Ok(changed)
         })?;
         if changed == 0 {
             return Err(LedgerError::Sql {

@@ -32,7 +32,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// Schema migrations, in order. `PRAGMA user_version` holds how many have run;
 /// to change the schema, append a step (never edit a released one).
-const MIGRATIONS: &[&str] = &[V1];
+const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// The schema version this build writes and understands.
 pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
@@ -40,7 +40,7 @@ pub(crate) const LATEST: i64 = MIGRATIONS.len() as i64;
 /// Version 1. Times are RFC 3339 UTC text with milliseconds (see [`ts`]), so
 /// they sort as text. A `sends` row with `intent_at` set and no `outcome` is an
 /// intent whose answer never became durable: `unknown`.
-const V1: &str = "
+pub(crate) const V1: &str = "
 CREATE TABLE runs (
     id          INTEGER PRIMARY KEY AUTOINCREMENT,
     campaign    TEXT NOT NULL,
@@ -79,6 +79,71 @@ CREATE TABLE fires (
     PRIMARY KEY (campaign, fire)
 ) WITHOUT ROWID;
 ";
+
+/// Version 2: a fire whose run could not start is `pending` (with the
+/// reason) rather than handled, so the next tick within `catch_up` tries it
+/// again and a fire given up on says why; and sends are indexed by page and
+/// time for the per-page daily cap.
+const V2: &str = "
+CREATE TABLE fires_v2 (
+    campaign    TEXT NOT NULL,
+    fire        TEXT NOT NULL,
+    status      TEXT NOT NULL CHECK (status IN ('started', 'finished', 'missed', 'pending')),
+    reason      TEXT,
+    recorded_at TEXT NOT NULL,
+    PRIMARY KEY (campaign, fire)
+) WITHOUT ROWID;
+INSERT INTO fires_v2 (campaign, fire, status, recorded_at) SELECT campaign, fire, status, recorded_at FROM fires;
+DROP TABLE fires;
+ALTER TABLE fires_v2 RENAME TO fires;
+CREATE INDEX sends_by_page_time ON sends (page, intent_at);
+";
+
+/// Creates a new ledger at `path`, or leaves the one that appeared there
+/// meanwhile. The database is built under a temporary name and linked into
+/// place only when complete, so `path` never exists without pagecast's
+/// schema: an empty file at `path` is then always damage, never a ledger
+/// being created ([`require_ledger`]). The file is private (0600).
+pub(crate) fn create(path: &Path) -> Result<(), LedgerError> {
+    use std::os::unix::fs::PermissionsExt;
+    let err = |e: std::io::Error| LedgerError::Open { path: path.to_path_buf(), msg: e.to_string() };
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+    let temp = path.with_extension(format!("creating-{}-{nanos}", std::process::id()));
+    let built = (|| {
+        std::fs::File::create(&temp)
+            .and_then(|f| f.set_permissions(std::fs::Permissions::from_mode(0o600)))
+            .map_err(err)?;
+        let mut conn = connect(&temp)?;
+        migrate(&mut conn, &temp)?;
+        drop(conn);
+        match std::fs::hard_link(&temp, path) {
+            Ok(()) => Ok(()),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(()),
+            Err(e) => Err(err(e)),
+        }
+    })();
+    for suffix in ["", "-wal", "-shm"] {
+        let mut leftover = temp.clone().into_os_string();
+        leftover.push(suffix);
+        let _ = std::fs::remove_file(leftover);
+    }
+    built
+}
+
+/// Refuses a database file that holds no pagecast schema (empty, truncated,
+/// or another program's): reading it as "nobody was sent to yet" would send
+/// to everyone again.
+/// It reads the file without changing it (no journal mode is set yet).
+pub(crate) fn require_ledger(path: &Path) -> Result<(), LedgerError> {
+    let flags = rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX;
+    let conn = Connection::open_with_flags(path, flags).map_err(|e| LedgerError::open(path, e))?;
+    let version: i64 =
+        conn.pragma_query_value(None, "user_version", |row| row.get(0)).map_err(|e| LedgerError::open(path, e))?;
+    if version == 0 {
+        return Err(LedgerError::NotALedger { path: path.to_path_buf() });
+    }
+    Ok(())
+}
 
 /// Opens a connection with the ledger's settings (no migration).
 pub(crate) fn connect(path: &Path) -> Result<Connection, LedgerError> {

@@ -23,20 +23,31 @@ fn fresh() -> (TempDir, Ledger) {
 }
 
 fn record(run_id: i64, recipient: &str, outcome: &str) -> OutcomeRecord {
+    use crate::vocab::{ApiError, Job, Outcome, Record};
+    let outcome = match outcome {
+        "sent" => Outcome::Sent,
+        "failed" => Outcome::Failed,
+        "unknown" => Outcome::Unknown,
+        "not_attempted" => Outcome::NotAttempted,
+        "skipped" => Outcome::Skipped,
+        _ => Outcome::Planned,
+    };
+    let record = Record {
+        job: Job { page: 0, person: 0 },
+        outcome,
+        reason: None,
+        error: ApiError::default(),
+        message_id: (outcome == Outcome::Sent).then(|| format!("m_{recipient}")),
+        attempts: 1,
+        at: t(1),
+    };
     OutcomeRecord {
         campaign: C.into(),
         occurrence: OCC.into(),
         page: "p1".into(),
         recipient: recipient.into(),
-        outcome: outcome.into(),
-        reason: None,
-        error_code: None,
-        error_subcode: None,
-        error_message: None,
-        message_id: (outcome == "sent").then(|| format!("m_{recipient}")),
-        attempts: 1,
-        at: t(1),
         run_id,
+        record,
     }
 }
 
@@ -254,14 +265,63 @@ fn open_existing_creates_nothing() {
 fn the_schema_is_versioned() {
     let (dir, ledger) = fresh();
     assert_eq!(raw_count(&ledger, "PRAGMA user_version"), schema::LATEST);
-    assert_eq!(schema::LATEST, 1);
+    assert_eq!(schema::LATEST, 2);
     drop(ledger);
     Ledger::open(dir.path()).unwrap(); // reopening an up-to-date file is a no-op
     let db = dir.path().join(DB_FILE);
     Connection::open(&db).unwrap().pragma_update(None, "user_version", 99).unwrap();
     let Err(err) = Ledger::open(dir.path()) else { panic!("opened a newer ledger") };
-    assert!(matches!(err, LedgerError::TooNew { found: 99, supported: 1, .. }), "{err}");
+    assert!(matches!(err, LedgerError::TooNew { found: 99, supported: 2, .. }), "{err}");
     assert!(err.to_string().contains("upgrade pagecast"), "{err}");
+}
+
+#[test]
+fn an_existing_file_without_the_schema_is_refused_not_initialised() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join(DB_FILE);
+    fs::write(&db, b"").unwrap();
+    let Err(err) = Ledger::open(dir.path()) else { panic!("an empty file was taken for a new ledger") };
+    assert!(matches!(err, LedgerError::NotALedger { .. }), "{err}");
+    assert_eq!(fs::metadata(&db).unwrap().len(), 0, "the file was left as it was");
+    // Another program's SQLite database likewise.
+    fs::remove_file(&db).unwrap();
+    Connection::open(&db).unwrap().execute_batch("CREATE TABLE t (x)").unwrap();
+    assert!(matches!(Ledger::open(dir.path()), Err(LedgerError::NotALedger { .. })));
+}
+
+#[test]
+fn a_new_ledger_is_private_and_leaves_no_temporary_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let (dir, _ledger) = fresh();
+    let mode = fs::metadata(dir.path().join(DB_FILE)).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    let names: Vec<String> =
+        fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    assert!(names.iter().all(|n| !n.contains("creating")), "{names:?}");
+}
+
+#[test]
+fn version_1_fires_survive_the_migration_and_pending_fires_are_not_handled() {
+    let dir = TempDir::new().unwrap();
+    let db = dir.path().join(DB_FILE);
+    {
+        let conn = Connection::open(&db).unwrap();
+        conn.execute_batch(schema::V1).unwrap();
+        conn.execute(
+            "INSERT INTO fires (campaign, fire, status, recorded_at) VALUES (?1, ?2, 'finished', ?2)",
+            [C, &schema::ts(t(0))],
+        )
+        .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+    }
+    let ledger = Ledger::open(dir.path()).unwrap();
+    assert_eq!(ledger.last_handled_fire(C).unwrap(), Some(t(0)));
+    ledger.record_fires(C, &[t(60)], FireStatus::Pending, Some("no token"), t(61)).unwrap();
+    assert_eq!(ledger.last_handled_fire(C).unwrap(), Some(t(0)), "a pending fire is not handled");
+    ledger.record_fires(C, &[t(60)], FireStatus::Missed, None, t(62)).unwrap();
+    let troubled = ledger.troubled_fires(C, 10).unwrap();
+    assert_eq!(troubled.len(), 1);
+    assert_eq!((troubled[0].status, troubled[0].reason.as_deref()), ("missed", Some("no token")));
 }
 
 #[test]
@@ -269,17 +329,17 @@ fn fires_are_recorded_idempotently() {
     let (_dir, ledger) = fresh();
     assert_eq!(ledger.last_handled_fire(C).unwrap(), None);
     let (f1, f2, f3) = (t(0), t(3600), t(7200));
-    ledger.record_fires(C, &[f1, f2], FireStatus::Missed, t(7300)).unwrap();
-    ledger.record_fires(C, &[f1, f2], FireStatus::Missed, t(7301)).unwrap();
+    ledger.record_fires(C, &[f1, f2], FireStatus::Missed, None, t(7300)).unwrap();
+    ledger.record_fires(C, &[f1, f2], FireStatus::Missed, None, t(7301)).unwrap();
     assert_eq!(ledger.missed_count(C).unwrap(), 2);
-    ledger.record_fires(C, &[f3], FireStatus::Started, t(7300)).unwrap();
+    ledger.record_fires(C, &[f3], FireStatus::Started, None, t(7300)).unwrap();
     assert_eq!(ledger.last_handled_fire(C).unwrap(), Some(f3));
     assert_eq!(ledger.unfinished_fire(C).unwrap(), Some(f3));
     // Repeats are no-ops; a finished fire never goes back.
-    ledger.record_fires(C, &[f3], FireStatus::Started, t(7400)).unwrap();
-    ledger.record_fires(C, &[f3], FireStatus::Finished, t(7500)).unwrap();
-    ledger.record_fires(C, &[f3], FireStatus::Started, t(7600)).unwrap();
-    ledger.record_fires(C, &[f3], FireStatus::Missed, t(7600)).unwrap();
+    ledger.record_fires(C, &[f3], FireStatus::Started, None, t(7400)).unwrap();
+    ledger.record_fires(C, &[f3], FireStatus::Finished, None, t(7500)).unwrap();
+    ledger.record_fires(C, &[f3], FireStatus::Started, None, t(7600)).unwrap();
+    ledger.record_fires(C, &[f3], FireStatus::Missed, None, t(7600)).unwrap();
     assert_eq!(ledger.unfinished_fire(C).unwrap(), None);
     assert_eq!(ledger.missed_count(C).unwrap(), 2);
     assert_eq!(ledger.last_handled_fire("other").unwrap(), None);
@@ -288,8 +348,8 @@ fn fires_are_recorded_idempotently() {
 #[test]
 fn missed_gives_up_an_unfinished_fire() {
     let (_dir, ledger) = fresh();
-    ledger.record_fires(C, &[t(0)], FireStatus::Started, t(1)).unwrap();
-    ledger.record_fires(C, &[t(0)], FireStatus::Missed, t(100_000)).unwrap();
+    ledger.record_fires(C, &[t(0)], FireStatus::Started, None, t(1)).unwrap();
+    ledger.record_fires(C, &[t(0)], FireStatus::Missed, None, t(100_000)).unwrap();
     assert_eq!(ledger.unfinished_fire(C).unwrap(), None);
     assert_eq!(ledger.missed_count(C).unwrap(), 1);
     assert_eq!(ledger.last_handled_fire(C).unwrap(), Some(t(0)));

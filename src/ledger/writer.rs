@@ -27,6 +27,7 @@ use tokio::sync::oneshot;
 use super::runs::optional_text;
 use super::schema::{self, ts};
 use super::{LedgerError, OutcomeRecord};
+use crate::vocab::Outcome;
 
 /// Commit once this many outcomes wait, even without an intent.
 const OUTCOME_BATCH: usize = 64;
@@ -63,8 +64,6 @@ ON CONFLICT (campaign, occurrence, page, recipient) DO UPDATE SET
     error_message = excluded.error_message, message_id = excluded.message_id,
     attempts = excluded.attempts, outcome_at = excluded.outcome_at
 WHERE sends.intent_at IS NULL OR sends.run_id = excluded.run_id";
-
-const OUTCOMES: [&str; 5] = ["sent", "failed", "unknown", "not_attempted", "skipped"];
 
 type Reply = oneshot::Sender<Result<(), LedgerError>>;
 
@@ -265,11 +264,12 @@ fn write_claim(tx: &Transaction, c: &Claim) -> rusqlite::Result<Option<LedgerErr
 }
 
 fn write_outcome(tx: &Transaction, r: &OutcomeRecord) -> rusqlite::Result<Option<LedgerError>> {
-    if !OUTCOMES.contains(&r.outcome.as_str()) {
+    let record = &r.record;
+    if record.outcome == Outcome::Planned {
         return Ok(Some(LedgerError::InvalidOutcome {
             page: r.page.clone(),
             recipient: r.recipient.clone(),
-            outcome: r.outcome.clone(),
+            outcome: record.outcome.as_str().to_string(),
         }));
     }
     tx.prepare_cached(OUTCOME_SQL)?.execute(params![
@@ -278,14 +278,14 @@ fn write_outcome(tx: &Transaction, r: &OutcomeRecord) -> rusqlite::Result<Option
         r.page,
         r.recipient,
         r.run_id,
-        r.outcome,
-        r.reason,
-        r.error_code,
-        r.error_subcode,
-        r.error_message,
-        r.message_id,
-        r.attempts,
-        ts(r.at)
+        record.outcome.as_str(),
+        record.reason.map(|reason| reason.as_str()),
+        record.error.code,
+        record.error.subcode,
+        record.error.message,
+        record.message_id,
+        record.attempts,
+        ts(record.at)
     ])?;
     Ok(None)
 }

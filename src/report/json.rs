@@ -36,9 +36,10 @@ mod tests {
         "summary",
         "skipped_by_reason",
         "failed_by_code",
+        "pauses",
         "outcomes",
     ];
-    const ADDED_TOP: &[&str] = &["pages"];
+    const ADDED_TOP: &[&str] = &["pages", "stopped_pages"];
     const SPEC_SUMMARY: &[&str] = &["recipients", "sent", "skipped", "failed", "unknown", "not_attempted", "planned"];
     const SPEC_ROW: &[&str] = &[
         "page",

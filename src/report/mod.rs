@@ -15,14 +15,17 @@
 pub mod csv;
 pub mod html;
 pub mod json;
+pub mod rows;
+pub mod table;
 pub mod write;
 
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
 pub use write::{ReportError, write_report};
+
+pub use crate::vocab::Outcome;
 
 /// The key under which rows without a skip reason or an error code are
 /// counted, so that `skipped_by_reason` and `failed_by_code` always add up to
@@ -54,8 +57,39 @@ pub struct Report {
     /// Failed recipients per Graph/Harasocial error code (the code alone,
     /// `"551"`). `unknown` outcomes are not counted here.
     pub failed_by_code: BTreeMap<String, u64>,
+    /// Every throttling pause of the run (SPEC §8).
+    #[serde(default)]
+    pub pauses: Vec<PauseRow>,
+    /// Pages that stopped, and why (a fatal error, a streak, an unreachable
+    /// API, throttling past `max_pause`, a failed canary).
+    #[serde(default)]
+    pub stopped_pages: Vec<StoppedPage>,
     /// One row per recipient.
     pub outcomes: Vec<OutcomeRow>,
+}
+
+/// One throttling pause of one page.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct PauseRow {
+    /// The page id.
+    pub page: String,
+    /// When the page stopped sending, RFC 3339.
+    pub from: String,
+    /// Until when, RFC 3339.
+    pub until: String,
+    /// The error code that paused it (429 for HTTP 429 without a body).
+    pub code: Option<i64>,
+}
+
+/// A page that stopped during the run.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StoppedPage {
+    /// The page id.
+    pub page: String,
+    /// The `not_attempted` reason its remaining recipients got.
+    pub reason: String,
+    /// What happened.
+    pub detail: String,
 }
 
 /// How many recipients ended in each outcome. All seven counters are always
@@ -106,49 +140,6 @@ pub struct OutcomeRow {
     /// RFC 3339 time at which the messaging window closes (margin
     /// included), or null when no window applies.
     pub window_closes_at: Option<String>,
-}
-
-/// The final outcome of one recipient, written in snake case
-/// (`not_attempted`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Outcome {
-    /// Sent: the API answered with a message id.
-    Sent,
-    /// Not sent, by policy or because of the ledger; not a failure.
-    Skipped,
-    /// Refused permanently by the API for this recipient.
-    Failed,
-    /// May or may not have been delivered.
-    Unknown,
-    /// Not tried because its page stopped.
-    NotAttempted,
-    /// Would be sent (dry run).
-    Planned,
-}
-
-impl Outcome {
-    /// Every outcome, in the order reports show them.
-    pub const ALL: [Outcome; 6] =
-        [Outcome::Sent, Outcome::Planned, Outcome::Skipped, Outcome::Failed, Outcome::Unknown, Outcome::NotAttempted];
-
-    /// The name used in JSON and CSV: `sent`, `not_attempted`, …
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Sent => "sent",
-            Outcome::Skipped => "skipped",
-            Outcome::Failed => "failed",
-            Outcome::Unknown => "unknown",
-            Outcome::NotAttempted => "not_attempted",
-            Outcome::Planned => "planned",
-        }
-    }
-}
-
-impl fmt::Display for Outcome {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
 }
 
 impl Summary {
@@ -227,6 +218,8 @@ impl Report {
             pages: BTreeMap::new(),
             skipped_by_reason: BTreeMap::new(),
             failed_by_code: BTreeMap::new(),
+            pauses: Vec::new(),
+            stopped_pages: Vec::new(),
             outcomes: Vec::new(),
         };
         for row in &outcomes {
@@ -337,13 +330,5 @@ pub(crate) mod tests {
         assert_eq!(report.skipped_by_reason[UNSPECIFIED], 1);
         assert_eq!(report.failed_by_code[UNSPECIFIED], 1);
         assert_eq!(report.summary.planned, 1);
-    }
-
-    #[test]
-    fn outcome_names_match_serde() {
-        for outcome in Outcome::ALL {
-            let json = serde_json::to_string(&outcome).unwrap();
-            assert_eq!(json, format!("\"{}\"", outcome.as_str()));
-        }
     }
 }

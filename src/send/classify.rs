@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::vocab::Doubt;
+
 /// What to do after one attempt.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Class {
@@ -16,15 +18,23 @@ pub enum Class {
     Sent,
     /// Surely not delivered and worth another try (backoff, `max_attempts`).
     Retry,
+    /// The connection failed before the request was written: surely not
+    /// delivered; retried like [`Class::Retry`], and ten in a row on one page
+    /// mean the API is unreachable.
+    ConnectFailed,
     /// May have been delivered: recorded `unknown`, not retried by default.
     Ambiguous,
     /// Rate limited: pause the whole page, then retry (not an attempt).
     Throttle,
-    /// This recipient cannot be reached: failed, go on.
+    /// An answer about this person (blocked, unavailable…): failed, go on;
+    /// never counts towards a streak.
     RecipientFailed,
+    /// The person is busy (a flow still running): not attempted, try later.
+    TryLater,
     /// Would fail for every recipient: stop the page.
     Fatal,
-    /// Any other error: failed; ten in a row on one page stop it.
+    /// Any other error (and 100 without subcode): failed, but a streak of
+    /// them on one page shows an error of the page (SPEC §4).
     OtherFailure,
 }
 
@@ -43,11 +53,17 @@ pub struct Answer {
     pub message_id: Option<String>,
     /// How long Meta asks the page to wait (`estimated_time_to_regain_access`).
     pub regain: Option<Duration>,
+    /// For an ambiguous answer: why delivery is in doubt.
+    pub doubt: Option<Doubt>,
 }
 
 impl Answer {
     fn new(class: Class) -> Self {
-        Answer { class, code: None, subcode: None, message: None, message_id: None, regain: None }
+        Answer { class, code: None, subcode: None, message: None, message_id: None, regain: None, doubt: None }
+    }
+
+    fn ambiguous(doubt: Doubt) -> Self {
+        Answer { doubt: Some(doubt), ..Answer::new(Class::Ambiguous) }
     }
 
     fn with_message(mut self, message: impl Into<String>) -> Self {
@@ -70,14 +86,17 @@ pub enum Transport {
 /// Classifies a transport failure.
 pub fn transport(t: Transport) -> Answer {
     match t {
-        Transport::Connect => Answer::new(Class::Retry).with_message("connection failed before the request was sent"),
-        Transport::Timeout => Answer::new(Class::Ambiguous).with_message("timeout after the request was sent"),
-        Transport::Broken => Answer::new(Class::Ambiguous).with_message("connection closed after the request was sent"),
+        Transport::Connect => {
+            Answer::new(Class::ConnectFailed).with_message("connection failed before the request was sent")
+        }
+        Transport::Timeout => Answer::ambiguous(Doubt::Timeout).with_message("timeout after the request was sent"),
+        Transport::Broken => {
+            Answer::ambiguous(Doubt::ConnectionBroken).with_message("connection closed after the request was sent")
+        }
     }
 }
 
 const RECIPIENT_FAILED: &[(i64, Option<i64>)] = &[
-    (551, None),
     (200, Some(1545041)),
     (10, Some(2018108)),
     (10, Some(2018278)),
@@ -88,7 +107,10 @@ const RECIPIENT_FAILED: &[(i64, Option<i64>)] = &[
 ];
 
 /// Codes (or subcodes) that fail one recipient whatever they come with.
-const RECIPIENT_FAILED_ANY: &[i64] = &[2018300, 2018321];
+const RECIPIENT_FAILED_ANY: &[i64] = &[551, 2018300];
+
+/// The person is busy: a code or subcode (SPEC §4 "try later").
+const TRY_LATER_ANY: &[i64] = &[2018321];
 
 /// `None` as subcode means "without a subcode".
 const FATAL: &[(i64, Option<i64>)] = &[
@@ -98,11 +120,11 @@ const FATAL: &[(i64, Option<i64>)] = &[
     (200, Some(2018028)),
     (10, Some(1893063)),
     (613, Some(2018338)),
-    (100, None),
     (100, Some(2018109)),
     (100, Some(2018047)),
     (100, Some(2018008)),
     (100, Some(2018294)),
+    (100, Some(2018074)),
 ];
 
 /// Fatal whatever the subcode.
@@ -124,6 +146,9 @@ pub fn graph_error_class(code: i64, subcode: Option<i64>, is_transient: bool) ->
     if pair == (1, Some(1357046)) {
         return Class::Ambiguous;
     }
+    if TRY_LATER_ANY.contains(&code) || subcode.is_some_and(|s| TRY_LATER_ANY.contains(&s)) {
+        return Class::TryLater;
+    }
     if RECIPIENT_FAILED.contains(&pair)
         || RECIPIENT_FAILED_ANY.contains(&code)
         || subcode.is_some_and(|s| RECIPIENT_FAILED_ANY.contains(&s))
@@ -144,9 +169,14 @@ pub fn graph(status: u16, body: &[u8], usage_header: Option<&str>) -> Answer {
         struct Delivered {
             message_id: Option<String>,
         }
-        let mut a = Answer::new(Class::Sent);
-        a.message_id = serde_json::from_slice::<Delivered>(body).ok().and_then(|d| d.message_id);
-        return a;
+        let id = serde_json::from_slice::<Delivered>(body).ok().and_then(|d| d.message_id);
+        let Some(id) = id.filter(|id| !id.is_empty()) else {
+            return Answer::ambiguous(Doubt::NoMessageId).with_message(format!("HTTP {status} without a message_id"));
+        };
+        return Answer { message_id: Some(id), ..Answer::new(Class::Sent) };
+    }
+    if (300..400).contains(&status) {
+        return redirect(status);
     }
     let json: Option<Value> = serde_json::from_slice(body).ok();
     let error = json.as_ref().and_then(|j| j.get("error")).filter(|e| e.get("code").is_some());
@@ -156,7 +186,8 @@ pub fn graph(status: u16, body: &[u8], usage_header: Option<&str>) -> Answer {
     let code = error.get("code").and_then(Value::as_i64).unwrap_or(0);
     let subcode = error.get("error_subcode").and_then(Value::as_i64);
     let transient = error.get("is_transient").and_then(Value::as_bool).unwrap_or(false);
-    let mut a = Answer::new(graph_error_class(code, subcode, transient));
+    let class = graph_error_class(code, subcode, transient);
+    let mut a = if class == Class::Ambiguous { Answer::ambiguous(Doubt::AmbiguousError) } else { Answer::new(class) };
     a.code = Some(code);
     a.subcode = subcode;
     a.message = error.get("message").and_then(Value::as_str).map(String::from);
@@ -168,13 +199,29 @@ pub fn graph(status: u16, body: &[u8], usage_header: Option<&str>) -> Answer {
 
 /// An answer without a Graph error body, by HTTP status alone.
 fn http_status_class(status: u16) -> Answer {
-    let class = match status {
-        429 => Class::Throttle,
-        500..=599 => Class::Ambiguous,
-        401 | 403 | 404 => Class::Fatal,
-        _ => Class::OtherFailure,
+    let answer = match status {
+        429 => Answer::new(Class::Throttle),
+        500..=599 => Answer::ambiguous(Doubt::ServerError),
+        401 | 403 | 404 => Answer::new(Class::Fatal),
+        _ => Answer::new(Class::OtherFailure),
     };
-    Answer::new(class).with_message(format!("HTTP {status} without an error body"))
+    answer.with_message(format!("HTTP {status} without an error body"))
+}
+
+/// A 3xx: never followed (a redirected POST may be re-issued as GET, or
+/// carry the token to another origin), and the message may have been
+/// delivered before the redirect, so it is ambiguous.
+pub fn redirect(status: u16) -> Answer {
+    Answer::ambiguous(Doubt::Redirected).with_message(format!("HTTP {status} redirect, not followed"))
+}
+
+/// A 2xx whose body was cut at the size limit: delivered or not, its
+/// message id cannot be trusted.
+pub fn oversized(status: u16) -> Answer {
+    if (200..300).contains(&status) {
+        return Answer::ambiguous(Doubt::NoMessageId).with_message(format!("HTTP {status} with a body over 1 MiB"));
+    }
+    http_status_class(status)
 }
 
 /// The longest `estimated_time_to_regain_access` (minutes) in an
@@ -198,12 +245,18 @@ pub fn harasocial(status: u16, body: &[u8]) -> Answer {
     match status {
         401 | 403 => return harasocial_error(Class::Fatal, json.as_ref(), status),
         429 => return harasocial_error(Class::Throttle, json.as_ref(), status),
-        500..=599 => return harasocial_error(Class::Ambiguous, json.as_ref(), status),
+        500..=599 => {
+            return Answer {
+                doubt: Some(Doubt::ServerError),
+                ..harasocial_error(Class::Ambiguous, json.as_ref(), status)
+            };
+        }
+        300..=399 => return redirect(status),
         _ => {}
     }
     if (200..300).contains(&status) && !has_error {
         if json.is_none() {
-            return Answer::new(Class::Ambiguous).with_message("HTTP 2xx with an unreadable body");
+            return Answer::ambiguous(Doubt::ServerError).with_message("HTTP 2xx with an unreadable body");
         }
         return Answer::new(Class::Sent);
     }
@@ -278,7 +331,14 @@ mod tests {
         assert_eq!(graph(502, b"", None).class, Class::Ambiguous);
         assert_eq!(transport(Transport::Timeout).class, Class::Ambiguous);
         assert_eq!(transport(Transport::Broken).class, Class::Ambiguous);
-        assert_eq!(transport(Transport::Connect).class, Class::Retry);
+        assert_eq!(transport(Transport::Connect).class, Class::ConnectFailed);
+        assert_eq!(graph(200, br#"{"recipient_id":"1"}"#, None).doubt, Some(Doubt::NoMessageId));
+        assert_eq!(graph(200, b"<html>ok</html>", None).class, Class::Ambiguous);
+        for status in [301, 302, 307, 308] {
+            assert_eq!(graph(status, b"", None).doubt, Some(Doubt::Redirected), "{status}");
+            assert_eq!(harasocial(status, b"").doubt, Some(Doubt::Redirected), "{status}");
+        }
+        assert_eq!(oversized(200).doubt, Some(Doubt::NoMessageId));
     }
 
     #[test]
@@ -302,10 +362,21 @@ mod tests {
             (100, Some(2018001)),
             (10, Some(1893015)),
             (2018300, None),
-            (100, Some(2018321)),
+            (551, Some(1545041)),
         ] {
             assert_eq!(class(c, s), Class::RecipientFailed, "{c}/{s:?}");
         }
+    }
+
+    #[test]
+    fn a_busy_person_is_tried_later() {
+        assert_eq!(class(2018321, None), Class::TryLater);
+        assert_eq!(class(100, Some(2018321)), Class::TryLater);
+    }
+
+    #[test]
+    fn stale_ids_are_other_failures_that_can_form_a_streak() {
+        assert_eq!(class(100, None), Class::OtherFailure);
     }
 
     #[test]
@@ -322,7 +393,7 @@ mod tests {
             (368, None),
             (10, Some(1893063)),
             (2022, None),
-            (100, None),
+            (100, Some(2018074)),
             (100, Some(2018109)),
             (100, Some(2018047)),
             (100, Some(2018008)),

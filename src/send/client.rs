@@ -85,6 +85,9 @@ impl Client {
             .pool_max_idle_per_host(concurrency.max(1))
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs_f64(timeout))
+            // A redirected POST may be re-issued as a GET, or carry the
+            // token to another origin: never follow one (SPEC §4).
+            .redirect(reqwest::redirect::Policy::none())
             .user_agent(concat!("pagecast/", env!("CARGO_PKG_VERSION")))
             .build()
             .map_err(|e| format!("cannot build the HTTP client: {e}"))?;
@@ -113,11 +116,19 @@ impl Client {
     /// Sends one message and classifies the answer.
     pub async fn send(&self, target: &Target, body: &[u8]) -> Answer {
         let provider = target.provider;
+        // The headers of each API's own documents (seeds/): Harasocial's
+        // send-by-payload-id takes `application/json-patch+json` and answers
+        // `text/plain`.
+        let (content_type, accept) = match provider {
+            Provider::Graph => ("application/json", "application/json"),
+            Provider::Harasocial => ("application/json-patch+json", "text/plain"),
+        };
         let response = self
             .http
             .post(target.url.clone())
             .header(reqwest::header::AUTHORIZATION, target.auth.clone())
-            .header(reqwest::header::CONTENT_TYPE, "application/json")
+            .header(reqwest::header::CONTENT_TYPE, content_type)
+            .header(reqwest::header::ACCEPT, accept)
             .body(body.to_vec())
             .send()
             .await;
@@ -126,9 +137,14 @@ impl Client {
             Err(e) => return classify::transport(transport_kind(&e)),
         };
         let status = response.status().as_u16();
+        if response.status().is_redirection() {
+            return classify::redirect(status);
+        }
         let usage = response.headers().get("x-business-use-case-usage").and_then(|v| v.to_str().ok()).map(String::from);
-        let bytes = match response.bytes().await {
-            Ok(b) => b,
+        let bytes = match read_capped(response).await {
+            Ok(Body::Whole(b)) => b,
+            Ok(Body::Cut(b)) if !(200..300).contains(&status) => b,
+            Ok(Body::Cut(_)) => return classify::oversized(status),
             Err(e) => return classify::transport(transport_kind(&e)),
         };
         match provider {
@@ -141,7 +157,13 @@ impl Client {
     pub async fn get_json(&self, url: &str, token: &str) -> Result<Value, String> {
         let response = self.http.get(url).bearer_auth(token).send().await.map_err(describe)?;
         let status = response.status();
-        let body = response.bytes().await.map_err(describe)?;
+        if status.is_redirection() {
+            return Err(format!("HTTP {status}: a redirect, not followed"));
+        }
+        let body = match read_capped(response).await.map_err(describe)? {
+            Body::Whole(b) => b,
+            Body::Cut(_) => return Err(format!("HTTP {status}: an answer over 1 MiB")),
+        };
         let json: Value = serde_json::from_slice(&body).map_err(|_| format!("HTTP {status}: not JSON"))?;
         if !status.is_success() {
             let msg = json.pointer("/error/message").and_then(Value::as_str).unwrap_or("no message");
@@ -155,7 +177,7 @@ impl Client {
 impl Client {
     /// One Graph call for `templates` (list or create), unclassified: the
     /// status, the `X-Business-Use-Case-Usage` header and the body (read up
-    /// to 1 MiB), or how the transport failed. The token goes in the header.
+    /// to [`MAX_BODY`]), or how the transport failed. The token goes in the header.
     pub async fn graph_call(
         &self,
         method: reqwest::Method,
@@ -167,19 +189,38 @@ impl Client {
         if let Some(body) = body {
             request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
         }
-        let mut response = request.send().await.map_err(|e| transport_kind(&e))?;
+        let response = request.send().await.map_err(|e| transport_kind(&e))?;
         let status = response.status().as_u16();
         let usage = response.headers().get("x-business-use-case-usage").and_then(|v| v.to_str().ok()).map(String::from);
-        let mut bytes = Vec::new();
-        while let Some(chunk) = response.chunk().await.map_err(|e| transport_kind(&e))? {
-            bytes.extend_from_slice(&chunk);
-            if bytes.len() > 1024 * 1024 {
-                bytes.truncate(1024 * 1024);
-                break;
-            }
+        match read_capped(response).await.map_err(|e| transport_kind(&e))? {
+            Body::Whole(bytes) | Body::Cut(bytes) => Ok((status, usage, bytes)),
         }
-        Ok((status, usage, bytes))
     }
+}
+
+/// The most of an answer body that is read (SPEC §4): a server that never
+/// ends its body cannot grow the process.
+pub const MAX_BODY: usize = 1 << 20;
+
+/// A body read up to [`MAX_BODY`].
+enum Body {
+    /// All of it.
+    Whole(Vec<u8>),
+    /// The first [`MAX_BODY`] bytes; the rest was not read.
+    Cut(Vec<u8>),
+}
+
+async fn read_capped(mut response: reqwest::Response) -> reqwest::Result<Body> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = MAX_BODY - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok(Body::Cut(body));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(Body::Whole(body))
 }
 
 fn transport_kind(e: &reqwest::Error) -> Transport {
@@ -196,6 +237,54 @@ fn transport_kind(e: &reqwest::Error) -> Transport {
 fn describe(e: reqwest::Error) -> String {
     let kind = transport_kind(&e);
     format!("{kind:?}: {}", e.without_url())
+}
+
+/// The answer to a GET of the Graph API, unclassified (the conversations
+/// reader decides what to retry).
+#[derive(Debug)]
+pub enum Fetched {
+    /// The server answered.
+    Answer {
+        /// HTTP status.
+        status: u16,
+        /// The `X-Business-Use-Case-Usage` header, for throttle pauses.
+        usage: Option<String>,
+        /// The body, at most [`MAX_GET_BODY`] bytes.
+        body: Vec<u8>,
+        /// The body was longer and was cut.
+        truncated: bool,
+    },
+    /// No answer.
+    Failed(Transport),
+}
+
+/// The longest answer body a GET reads (a page of 100 conversations with
+/// their last messages is well under 1 MiB).
+pub const MAX_GET_BODY: usize = 8 << 20;
+
+impl Client {
+    /// GETs `url` with the token in the `Authorization` header alone. Used by
+    /// the conversations reader, which checks the URL's origin first.
+    pub async fn get_graph(&self, url: reqwest::Url, token: &str) -> Fetched {
+        let mut response = match self.http.get(url).bearer_auth(token).send().await {
+            Ok(r) => r,
+            Err(e) => return Fetched::Failed(transport_kind(&e)),
+        };
+        let status = response.status().as_u16();
+        let usage = response.headers().get("x-business-use-case-usage").and_then(|v| v.to_str().ok()).map(String::from);
+        let mut body = Vec::new();
+        loop {
+            match response.chunk().await {
+                Ok(Some(chunk)) if body.len() + chunk.len() > MAX_GET_BODY => {
+                    body.extend_from_slice(&chunk[..MAX_GET_BODY - body.len()]);
+                    return Fetched::Answer { status, usage, body, truncated: true };
+                }
+                Ok(Some(chunk)) => body.extend_from_slice(&chunk),
+                Ok(None) => return Fetched::Answer { status, usage, body, truncated: false },
+                Err(e) => return Fetched::Failed(transport_kind(&e)),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -226,7 +226,7 @@ enum Step {
 fn step(a: &classify::Answer, is_get: bool) -> Step {
     match a.class {
         Class::Throttle => Step::Throttle,
-        Class::Retry => Step::Retry,
+        Class::Retry | Class::ConnectFailed => Step::Retry,
         // A GET changes nothing, so asking again is safe.
         Class::Ambiguous if is_get => Step::Retry,
         Class::Ambiguous => Step::Fail,
@@ -234,7 +234,9 @@ fn step(a: &classify::Answer, is_get: bool) -> Step {
         // about this template; token and permission errors are about the page.
         Class::Fatal if !is_get && a.code == Some(100) => Step::Fail,
         Class::Fatal => Step::Fatal,
-        Class::Sent | Class::RecipientFailed | Class::OtherFailure => Step::Fail,
+        // A listing that Meta refuses cannot be read for any template.
+        Class::RecipientFailed | Class::OtherFailure | Class::TryLater if is_get => Step::Fatal,
+        Class::Sent | Class::RecipientFailed | Class::OtherFailure | Class::TryLater => Step::Fail,
     }
 }
 
@@ -336,10 +338,10 @@ pub fn block_pages(plan: &mut Plan, campaign: &Campaign, blocked: &HashMap<Strin
         return;
     }
     for d in &mut plan.decisions {
-        let Some(message) = blocked.get(&campaign.pages[d.page as usize].id) else { continue };
-        if matches!(d.verdict, Verdict::Send | Verdict::Skip(SkipReason::TemplateError)) {
+        let Some(message) = blocked.get(&campaign.pages[d.job.page as usize].id) else { continue };
+        if matches!(d.verdict, Verdict::Send | Verdict::Hold(_) | Verdict::Skip(SkipReason::TemplateError)) {
             d.verdict = Verdict::Skip(SkipReason::TemplateNotApproved);
-            plan.details.insert(d.person, message.clone());
+            plan.details.insert(d.job.person, message.clone());
         }
     }
 }
@@ -412,7 +414,7 @@ mod tests {
         let loaded = load_bytes(std::path::Path::new("c.yaml"), text.as_bytes()).unwrap();
         let now = chrono::Utc::now();
         let campaign = crate::campaign::validate(&loaded, now).unwrap();
-        let d = |page, person, verdict| Decision { page, person, verdict };
+        let d = |page, person, verdict| Decision { job: crate::vocab::Job { page, person }, verdict };
         let mut plan = Plan {
             decisions: vec![
                 d(0, 0, Verdict::Send),

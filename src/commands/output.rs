@@ -1,0 +1,33 @@
+//! Standard output that survives a closed pipe.
+//!
+//! `pagecast plan --format json | head -c 10` closes stdout early. A
+//! `println!` would then panic, after messages went out and before the
+//! report was written. Writing here instead drops the rest of the output
+//! quietly, so the run still records everything and writes its reports.
+
+use std::io::{ErrorKind, Write};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+static CLOSED: AtomicBool = AtomicBool::new(false);
+
+/// Writes `text` to stdout; once the reader has gone, writes nothing.
+pub fn print(text: &str) {
+    if CLOSED.load(Ordering::Relaxed) {
+        return;
+    }
+    let mut out = std::io::stdout().lock();
+    if let Err(e) = out.write_all(text.as_bytes()).and_then(|()| out.flush()) {
+        CLOSED.store(true, Ordering::Relaxed);
+        if e.kind() != ErrorKind::BrokenPipe {
+            tracing::warn!("cannot write to stdout: {e}");
+        }
+    }
+}
+
+/// Writes `text` and a newline to stdout (see [`print`]).
+pub fn println(text: &str) {
+    let mut line = String::with_capacity(text.len() + 1);
+    line.push_str(text);
+    line.push('\n');
+    print(&line);
+}

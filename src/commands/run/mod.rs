@@ -1,0 +1,146 @@
+//! `pagecast run` (and `plan`, and each fire of `tick`): one occurrence of one
+//! campaign, as visible stages over one [`RunRequest`]:
+//!
+//! ```text
+//! prepare (prepare.rs) ─▶ plan (plan_stage) ─┬─ dry run: report the plan, stop
+//!                                            └─ send (send.rs) ─▶ settle + report (settle.rs)
+//! ```
+//!
+//! The dry run is the same request stopped after the plan, so every flag of
+//! the run (`--resend-unknown`, `--limit`, `--only`) shapes both alike.
+
+mod prepare;
+mod send;
+mod settle;
+
+use std::path::{Path, PathBuf};
+
+use chrono::Utc;
+
+pub use prepare::{Prepared, prepare, validated};
+
+use super::{Exit, Failure, Outcome};
+use crate::campaign::Campaign;
+use crate::cli::{Format, RunArgs};
+use crate::ledger::Ledger;
+use crate::plan::{self, Plan, PlanOptions};
+use crate::vocab::Clock;
+
+/// One run of one occurrence, as the command line (or a tick) asked for it.
+#[derive(Debug, Clone)]
+pub struct RunRequest {
+    /// The occurrence key.
+    pub occurrence: String,
+    /// `--now`, or the system clock.
+    pub clock: Clock,
+    /// Where reports go; a dry run writes them only when given.
+    pub report_dir: Option<PathBuf>,
+    /// Table or JSON on stdout.
+    pub format: Format,
+    /// Stop after the plan: nothing is sent or written.
+    pub dry_run: bool,
+    /// `--resend-unknown`.
+    pub resend_unknown: bool,
+    /// `--limit N`.
+    pub limit: Option<usize>,
+    /// `--only ID,…`.
+    pub only: Option<Vec<String>>,
+}
+
+impl RunRequest {
+    /// The request of `plan` / `run` from their flags.
+    pub fn from_args(args: &RunArgs, report_dir: Option<PathBuf>, dry_run: bool) -> RunRequest {
+        RunRequest {
+            occurrence: args.occurrence.clone(),
+            clock: Clock::new(args.now),
+            report_dir,
+            format: args.format.into(),
+            dry_run,
+            resend_unknown: args.resend_unknown,
+            limit: args.limit,
+            only: args.only.clone(),
+        }
+    }
+}
+
+/// `pagecast run CAMPAIGN`.
+pub fn command(path: &Path, args: &RunArgs, report_dir: PathBuf) -> Outcome {
+    let request = RunRequest::from_args(args, Some(report_dir), false);
+    let ledger = Ledger::open(&crate::cli::state_dir(args.state.clone()))?;
+    let campaign = validated(path, request.clock.now())?;
+    // The lock comes before the audiences and the ledger are read: the plan
+    // must read a ledger no one else is writing.
+    let _lock = ledger.lock(&campaign.id)?;
+    execute(Some(&ledger), &request, campaign)
+}
+
+/// Runs one occurrence of a validated campaign whose lock the caller holds
+/// (or, for a dry run, that only reads `ledger`).
+pub fn execute(ledger: Option<&Ledger>, req: &RunRequest, campaign: Campaign) -> Outcome {
+    let started = Utc::now();
+    // ── prepare ─────────────────────────────────────────────────────────
+    let prepared = prepare(campaign, req.clock.now(), !req.dry_run)?;
+    // ── the utility template's status on each page (SPEC §7) ────────────
+    let blocked = crate::commands::templates::blocked_pages(&prepared.campaign, &prepared.tokens, &prepared.client)?;
+    let Some(blocked) = blocked else { return Ok(Exit::Aborted) };
+    // ── plan ────────────────────────────────────────────────────────────
+    let plan = plan_stage(ledger, req, &prepared, &blocked)?;
+    if req.dry_run {
+        return settle::report_plan(req, &prepared, &plan, started);
+    }
+    let ledger = ledger.ok_or_else(|| Failure::invalid("a run needs a ledger (a pagecast bug)"))?;
+    // ── send ────────────────────────────────────────────────────────────
+    let sent = send::send_stage(ledger, req, &prepared, &plan, started)?;
+    // ── settle and report ───────────────────────────────────────────────
+    Ok(settle::settle(ledger, req, &prepared, &plan, sent))
+}
+
+/// Decides every recipient against what the ledger holds, then applies
+/// `--limit` and `--only`.
+fn plan_stage(
+    ledger: Option<&Ledger>,
+    req: &RunRequest,
+    prepared: &Prepared,
+    blocked: &std::collections::HashMap<String, String>,
+) -> Result<Plan, Failure> {
+    let (campaign, audiences) = (&*prepared.campaign, &*prepared.audiences);
+    let prior = match ledger {
+        Some(l) => l.prior(&campaign.id, &req.occurrence)?,
+        None => Default::default(),
+    };
+    let options = PlanOptions { resend_unknown: req.resend_unknown };
+    let mut plan = plan::plan(campaign, audiences, plan::prior_lookup(prior), req.clock.now(), options);
+    crate::template_file::status::block_pages(&mut plan, campaign, blocked);
+    if let Some(ids) = &req.only {
+        let wanted: std::collections::HashSet<&str> = ids.iter().map(|id| id.trim()).collect();
+        let found: std::collections::HashSet<&str> =
+            audiences.people.keys().map(|(_, id)| &**id).filter(|id| wanted.contains(id)).collect();
+        let mut missing: Vec<&str> = wanted.difference(&found).copied().collect();
+        missing.sort_unstable();
+        if !missing.is_empty() {
+            return Err(Failure::invalid(format!(
+                "--only names recipients that are in no audience of {}: {}\n  help: pass ids from the campaign's audiences",
+                campaign.id,
+                missing.join(", ")
+            )));
+        }
+        plan.only(|job| wanted.contains(audiences.recipient_id(job.person)));
+    }
+    if let Some(n) = req.limit {
+        plan.limit(n);
+    }
+    Ok(plan)
+}
+
+/// The exit of a finished run (SPEC §1), from what happened to its recipients.
+pub fn run_exit(interrupted: bool, pages_stopped: bool, open: usize) -> Exit {
+    if interrupted {
+        Exit::Interrupted
+    } else if pages_stopped {
+        Exit::Aborted
+    } else if open > 0 {
+        Exit::SomeFailed
+    } else {
+        Exit::Done
+    }
+}

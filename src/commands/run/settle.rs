@@ -1,0 +1,132 @@
+//! Stage 4 of a run: settle (the exit code, the run's end in the ledger)
+//! and report (stdout, report files, what to run next). Also the dry run's
+//! report, which is the plan's.
+
+use chrono::{DateTime, Utc};
+
+use super::send::Sent;
+use super::{Prepared, RunRequest, run_exit};
+use crate::cli::Format;
+use crate::commands::{Exit, Outcome, output};
+use crate::ledger::Ledger;
+use crate::plan::Plan;
+use crate::report::rows::{self, rfc3339};
+use crate::report::{self, PauseRow, Report, StoppedPage, write::write_report};
+use crate::vocab::{Outcome as Fate, Pending, Reason, Record, SkipReason};
+
+/// How many soonest-closing windows the plan table lists.
+const SOONEST: usize = 10;
+
+/// Settles a finished run: its exit code, its end in the ledger, its report.
+pub fn settle(ledger: &Ledger, req: &RunRequest, prepared: &Prepared, plan: &Plan, sent: Sent) -> Exit {
+    let (campaign, audiences) = (&*prepared.campaign, &*prepared.audiences);
+    let Sent { summary, planned, run_id, started, ledger_error } = sent;
+    let records: Vec<&Record> = planned.iter().chain(&summary.records).collect();
+    let open = records.iter().filter(|r| is_open(r)).count();
+    let mut exit = run_exit(summary.interrupted, !summary.stopped.is_empty(), open);
+    if let Some(e) = &ledger_error {
+        eprintln!("error: the ledger could not record every outcome: {e}");
+        exit = exit.max(Exit::Aborted);
+    }
+    let finished = req.clock.wall();
+    let mut rows: Vec<_> = plan.decisions.iter().map(|d| rows::decision_row(campaign, audiences, plan, d)).collect();
+    for r in records {
+        rows[r.job.person as usize] = rows::record_row(campaign, audiences, r);
+    }
+    let mut report = Report::from_rows(
+        &campaign.id,
+        &req.occurrence,
+        false,
+        rfc3339(started),
+        rfc3339(finished),
+        exit.code().into(),
+        rows,
+    );
+    report.pauses = summary
+        .pauses
+        .iter()
+        .map(|p| PauseRow {
+            page: p.page.clone(),
+            from: rfc3339(p.pause.from),
+            until: rfc3339(p.pause.until),
+            code: p.pause.code,
+        })
+        .collect();
+    report.stopped_pages = summary
+        .stopped
+        .iter()
+        .map(|s| StoppedPage {
+            page: s.page.clone(),
+            reason: s.stop.pending.as_str().into(),
+            detail: s.stop.detail.clone(),
+        })
+        .collect();
+    let summary_json = serde_json::to_string(&report.summary).unwrap_or_default();
+    if let Err(e) = ledger.finish_run(run_id, finished, exit.code().into(), &summary_json) {
+        eprintln!("error: {e}");
+    }
+    emit(&report, req, started, &[]);
+    next_steps(&report, req, campaign.path.as_path());
+    exit
+}
+
+/// A recipient that this run leaves for a later one (not a test send's leftover).
+fn is_open(r: &Record) -> bool {
+    match r.outcome {
+        Fate::Failed | Fate::Unknown => true,
+        Fate::NotAttempted => r.reason != Some(Reason::Pending(Pending::Limit)),
+        _ => false,
+    }
+}
+
+/// The dry run: the plan printed (table or JSON), report files only when
+/// `--report-dir` was given.
+pub fn report_plan(req: &RunRequest, prepared: &Prepared, plan: &Plan, started: DateTime<Utc>) -> Outcome {
+    let (campaign, audiences) = (&*prepared.campaign, &*prepared.audiences);
+    let soonest = rows::soonest(campaign, audiences, plan, SOONEST);
+    if req.format != Format::Json && req.report_dir.is_none() {
+        // The table needs counts, not a row per recipient.
+        let report = rows::plan_summary(campaign, plan, &req.occurrence, started);
+        output::print(&report::table::render(&report, &soonest));
+        return Ok(Exit::Done);
+    }
+    let report = rows::plan_report(campaign, audiences, plan, &req.occurrence, started);
+    emit(&report, req, started, &soonest);
+    Ok(Exit::Done)
+}
+
+/// Prints the report (table or JSON) and writes the report files.
+fn emit(report: &Report, req: &RunRequest, started: DateTime<Utc>, soonest: &[report::OutcomeRow]) {
+    match req.format {
+        Format::Json => output::print(&report::json::render(report)),
+        _ => output::print(&report::table::render(report, soonest)),
+    }
+    if let Some(dir) = &req.report_dir {
+        match write_report(dir, report, started) {
+            Ok(dir) => eprintln!("report: {}", dir.display()),
+            Err(e) => eprintln!("error: {e}"),
+        }
+    }
+}
+
+/// Says what to run next when the run left work for a later one.
+fn next_steps(report: &Report, req: &RunRequest, path: &std::path::Path) {
+    let again = format!("pagecast run {} --occurrence {}", path.display(), req.occurrence);
+    let leftover = report
+        .outcomes
+        .iter()
+        .filter(|r| r.outcome == Fate::NotAttempted && r.reason.as_deref() != Some(Pending::Limit.as_str()))
+        .count();
+    if leftover > 0 {
+        eprintln!(
+            "{leftover} recipient(s) were not attempted and nobody was sent twice; when the cause is fixed, run `{again}` to send to them"
+        );
+    }
+    let unknown_previous = report.skipped_by_reason.get(SkipReason::UnknownPrevious.as_str()).copied().unwrap_or(0);
+    if unknown_previous > 0 {
+        eprintln!(
+            "{unknown_previous} recipient(s) had an earlier attempt whose result was never recorded, and were not resent; \
+             if you know they did not get the message, run `{again} --resend-unknown`"
+        );
+    }
+}

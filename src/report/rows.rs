@@ -1,0 +1,101 @@
+//! From the stages' records to report rows: the one place where a
+//! [`Record`] (indices, typed reasons, instants) becomes an [`OutcomeRow`]
+//! (ids and text), for the plan and for the run alike.
+
+use chrono::{DateTime, Utc};
+
+use super::{Outcome, OutcomeRow, Report};
+use crate::audience::merge::Audiences;
+use crate::campaign::Campaign;
+use crate::plan::{Decision, Plan, Verdict, window_closes_at};
+use crate::vocab::{Job, Record};
+
+/// RFC 3339 in UTC with a `Z`, to the second (the format of every report).
+pub fn rfc3339(t: DateTime<Utc>) -> String {
+    t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// The row of one recipient's record.
+pub fn record_row(campaign: &Campaign, audiences: &Audiences, r: &Record) -> OutcomeRow {
+    OutcomeRow {
+        reason: r.reason.map(|reason| reason.as_str().to_string()),
+        error_code: r.error.code,
+        error_subcode: r.error.subcode,
+        error_message: r.error.message.clone(),
+        message_id: r.message_id.clone(),
+        attempts: r.attempts,
+        at: Some(rfc3339(r.at)),
+        ..bare_row(campaign, audiences, r.job, r.outcome)
+    }
+}
+
+/// The row of one plan decision: `planned`, or skipped / held with its reason.
+pub fn decision_row(campaign: &Campaign, audiences: &Audiences, plan: &Plan, d: &Decision) -> OutcomeRow {
+    let outcome = match d.verdict {
+        Verdict::Send => Outcome::Planned,
+        Verdict::Skip(_) => Outcome::Skipped,
+        Verdict::Hold(_) => Outcome::NotAttempted,
+    };
+    OutcomeRow {
+        reason: d.verdict.reason().map(|r| r.as_str().to_string()),
+        error_message: plan.details.get(&d.job.person).cloned(),
+        ..bare_row(campaign, audiences, d.job, outcome)
+    }
+}
+
+fn bare_row(campaign: &Campaign, audiences: &Audiences, job: Job, outcome: Outcome) -> OutcomeRow {
+    OutcomeRow {
+        window_closes_at: window_closes_at(campaign, audiences, job).map(rfc3339),
+        ..OutcomeRow::new(&campaign.pages[job.page as usize].id, audiences.recipient_id(job.person), outcome)
+    }
+}
+
+/// The plan as rows, in plan order.
+pub fn plan_rows(campaign: &Campaign, audiences: &Audiences, plan: &Plan) -> Vec<OutcomeRow> {
+    plan.decisions.iter().map(|d| decision_row(campaign, audiences, plan, d)).collect()
+}
+
+/// The dry-run report's counts without its per-recipient rows: what the
+/// table view needs, without a row per recipient of a huge audience.
+pub fn plan_summary(campaign: &Campaign, plan: &Plan, occurrence: &str, started: DateTime<Utc>) -> Report {
+    let now = rfc3339(started);
+    let mut report = Report::from_rows(&campaign.id, occurrence, true, &now, &now, 0, Vec::new());
+    for d in &plan.decisions {
+        let outcome = match d.verdict {
+            Verdict::Send => Outcome::Planned,
+            Verdict::Skip(reason) => {
+                *report.skipped_by_reason.entry(reason.as_str().to_string()).or_default() += 1;
+                Outcome::Skipped
+            }
+            Verdict::Hold(_) => Outcome::NotAttempted,
+        };
+        report.summary.add(outcome);
+        report.pages.entry(campaign.pages[d.job.page as usize].id.clone()).or_default().add(outcome);
+    }
+    report
+}
+
+/// The `n` planned recipients whose window closes first, as rows.
+pub fn soonest(campaign: &Campaign, audiences: &Audiences, plan: &Plan, n: usize) -> Vec<OutcomeRow> {
+    let mut planned: Vec<(DateTime<Utc>, Job)> = plan
+        .decisions
+        .iter()
+        .filter(|d| d.verdict == Verdict::Send)
+        .filter_map(|d| Some((d.window_closes_at(campaign, audiences)?, d.job)))
+        .collect();
+    planned.sort_by_key(|(t, _)| *t);
+    planned.truncate(n);
+    planned.into_iter().map(|(_, job)| bare_row(campaign, audiences, job, Outcome::Planned)).collect()
+}
+
+/// The dry-run report of a plan, every row included.
+pub fn plan_report(
+    campaign: &Campaign,
+    audiences: &Audiences,
+    plan: &Plan,
+    occurrence: &str,
+    started: DateTime<Utc>,
+) -> Report {
+    let now = rfc3339(started);
+    Report::from_rows(&campaign.id, occurrence, true, &now, &now, 0, plan_rows(campaign, audiences, plan))
+}
