@@ -24,7 +24,7 @@ use crate::campaign::Campaign;
 use crate::cli::{Format, RunArgs};
 use crate::ledger::Ledger;
 use crate::plan::{self, Plan, PlanOptions};
-use crate::vocab::Clock;
+use crate::vocab::{Clock, Pending};
 
 /// One run of one occurrence, as the command line (or a tick) asked for it.
 #[derive(Debug, Clone)]
@@ -129,7 +129,48 @@ fn plan_stage(
     if let Some(n) = req.limit {
         plan.limit(n);
     }
+    if let Some(ledger) = ledger {
+        hold_over_daily_limits(ledger, req, campaign, &mut plan)?;
+    }
     Ok(plan)
+}
+
+/// Holds back each page's planned recipients past its `daily_limit` (the
+/// messages it sent in the last 24 hours, all campaigns of this ledger,
+/// counted against it): they end `not_attempted` (`daily_limit`) and go out
+/// in a later run. A dry run shows the same, and says so.
+fn hold_over_daily_limits(
+    ledger: &Ledger,
+    req: &RunRequest,
+    campaign: &Campaign,
+    plan: &mut Plan,
+) -> Result<(), Failure> {
+    let since = req.clock.now() - chrono::TimeDelta::hours(24);
+    let mut room = Vec::with_capacity(campaign.pages.len());
+    for page in &campaign.pages {
+        room.push(match page.daily_limit {
+            Some(limit) => Some(u64::from(limit).saturating_sub(ledger.page_sends_since(&page.id, since)?)),
+            None => None,
+        });
+    }
+    if room.iter().all(Option::is_none) {
+        return Ok(());
+    }
+    let mut planned = vec![0u64; campaign.pages.len()];
+    let before = plan.send_count();
+    plan.hold_where(Pending::DailyLimit, |_, job| {
+        let p = job.page as usize;
+        planned[p] += 1;
+        room[p].is_some_and(|room| planned[p] > room)
+    });
+    let held = before - plan.send_count();
+    if held > 0 {
+        tracing::warn!(
+            "{}: {held} recipient(s) held back by a page's daily_limit (messages in any 24 hours, all campaigns); a later run sends to them",
+            campaign.id
+        );
+    }
+    Ok(())
 }
 
 /// The exit of a finished run (SPEC §1), from what happened to its recipients.

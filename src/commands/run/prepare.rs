@@ -35,7 +35,7 @@ pub fn validated(path: &Path, now: DateTime<Utc>) -> Result<Campaign, Failure> {
         }
         Err(d) => {
             print_diagnostics(&d);
-            Err(Failure::invalid(format!("{}: invalid campaign", path.display())))
+            Err(Failure::at(path, "invalid campaign"))
         }
     }
 }
@@ -52,13 +52,13 @@ pub fn prepare(campaign: Campaign, now: DateTime<Utc>, need_tokens: bool) -> Res
         match std::env::var(&page.token_env) {
             Ok(t) if !t.trim().is_empty() => tokens.push(t.trim().to_string()),
             _ if need_tokens || needs_conversations(&page.id) => {
-                return Err(Failure::invalid(format!(
-                    "{}: the environment variable {} (token of page {}) is not set\n  help: export {}=<page access token>",
-                    path.display(),
-                    page.token_env,
-                    page.id,
-                    page.token_env
-                )));
+                return Err(Failure::at(
+                    &path,
+                    format!(
+                        "the environment variable {} (token of page {}) is not set\n  help: export {}=<page access token>",
+                        page.token_env, page.id, page.token_env
+                    ),
+                ));
             }
             _ => tokens.push(String::new()),
         }
@@ -120,11 +120,7 @@ fn fetch_conversations(
             }
             // The error says how to fix it (a token, a host, a throttle…).
             Err(e) => {
-                return Err(Failure::invalid(format!(
-                    "{}: {}",
-                    campaign.path.display(),
-                    redactor.redact(&e.to_string())
-                )));
+                return Err(Failure::at(&campaign.path, redactor.redact(&e.to_string())));
             }
         }
     }
