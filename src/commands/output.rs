@@ -31,3 +31,35 @@ pub fn println(text: &str) {
     line.push('\n');
     print(&line);
 }
+
+/// Standard output as an [`std::io::Write`] for long streamed documents
+/// (wrap it in a `BufWriter`). Once the reader has gone, every write
+/// succeeds and writes nothing, as [`print`] does.
+pub struct Stdout;
+
+impl Write for Stdout {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if !CLOSED.load(Ordering::Relaxed) {
+            if let Err(e) = std::io::stdout().lock().write_all(buf) {
+                closed(&e);
+            }
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        if !CLOSED.load(Ordering::Relaxed) {
+            if let Err(e) = std::io::stdout().lock().flush() {
+                closed(&e);
+            }
+        }
+        Ok(())
+    }
+}
+
+fn closed(e: &std::io::Error) {
+    CLOSED.store(true, Ordering::Relaxed);
+    if e.kind() != ErrorKind::BrokenPipe {
+        tracing::warn!("cannot write to stdout: {e}");
+    }
+}

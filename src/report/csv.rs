@@ -34,6 +34,18 @@ pub fn render(report: &Report) -> Vec<u8> {
     writer.into_inner().expect("flush to memory")
 }
 
+/// Writes the same text as [`render`] to `out`, one row at a time from
+/// `rows` (nothing held but the row being written). `out` should be buffered.
+pub fn write_streamed<W: std::io::Write>(out: W, rows: impl Iterator<Item = OutcomeRow>) -> std::io::Result<()> {
+    let mut writer = ::csv::Writer::from_writer(out);
+    writer.write_record(HEADER)?;
+    for row in rows {
+        writer.write_record(cells(&row))?;
+    }
+    writer.flush()?;
+    Ok(())
+}
+
 fn cells(row: &OutcomeRow) -> [String; 11] {
     let text = |value: &Option<String>| value.clone().unwrap_or_default();
     let number = |value: Option<i64>| value.map(|n| n.to_string()).unwrap_or_default();

@@ -30,12 +30,25 @@ const PALETTE: [&str; MAX_SERIES + 1] =
 
 /// Renders the report as a complete HTML document.
 pub fn render(report: &Report) -> String {
+    let sends: Vec<(&str, DateTime<Utc>)> = report
+        .outcomes
+        .iter()
+        .filter(|row| row.outcome == Outcome::Sent)
+        .filter_map(|row: &OutcomeRow| Some((row.page.as_str(), parse_time(row.at.as_deref()?)?)))
+        .collect();
+    render_with_sends(report, &sends)
+}
+
+/// [`render`] for a report whose `outcomes` hold only the failed and
+/// unknown rows, with the page and time of every send given apart (the
+/// timeline): what a streamed report passes instead of every row.
+pub fn render_with_sends(report: &Report, sends: &[(&str, DateTime<Utc>)]) -> String {
     let mut out = String::with_capacity(32 * 1024);
-    document(&mut out, report).expect("writing to a String cannot fail");
+    document(&mut out, report, sends).expect("writing to a String cannot fail");
     out
 }
 
-fn document(out: &mut String, report: &Report) -> fmt::Result {
+fn document(out: &mut String, report: &Report, sends: &[(&str, DateTime<Utc>)]) -> fmt::Result {
     let shown = shown_outcomes(report);
     head(out, report)?;
     header(out, report)?;
@@ -44,7 +57,7 @@ fn document(out: &mut String, report: &Report) -> fmt::Result {
     outcome_chart(out, &report.summary, &shown)?;
     page_chart(out, report, &shown)?;
     out.push_str("</section>");
-    timeline_section(out, report)?;
+    timeline_section(out, report, sends)?;
     out.push_str(r#"<div class="two"><section><h2>Skipped by reason</h2>"#);
     count_table(out, "reason", &report.skipped_by_reason, "No recipient was skipped.")?;
     out.push_str("</section><section><h2>Failed by error code</h2>");
@@ -385,13 +398,7 @@ struct Timeline {
 
 impl Timeline {
     /// `None` when no sent row has a readable time.
-    fn build(report: &Report) -> Option<Timeline> {
-        let sends: Vec<(&str, DateTime<Utc>)> = report
-            .outcomes
-            .iter()
-            .filter(|row| row.outcome == Outcome::Sent)
-            .filter_map(|row: &OutcomeRow| Some((row.page.as_str(), parse_time(row.at.as_deref()?)?)))
-            .collect();
+    fn build(report: &Report, sends: &[(&str, DateTime<Utc>)]) -> Option<Timeline> {
         let first = sends.iter().map(|s| s.1).min()?;
         let last = sends.iter().map(|s| s.1).max()?;
         // The run's span, widened to every send; at least a minute, so that a
@@ -401,7 +408,7 @@ impl Timeline {
         let span_ms = (end - start).num_milliseconds().max(60_000);
         let bucket_ms = (span_ms + BUCKETS as i64 - 1) / BUCKETS as i64;
         let mut per_page: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
-        for (page, at) in sends {
+        for &(page, at) in sends {
             let bucket = ((at - start).num_milliseconds() / bucket_ms) as usize;
             per_page.entry(page).or_insert_with(|| vec![0; BUCKETS])[bucket.min(BUCKETS - 1)] += 1;
         }
@@ -453,9 +460,9 @@ fn axis_max(n: u64) -> u64 {
     }
 }
 
-fn timeline_section(out: &mut String, report: &Report) -> fmt::Result {
+fn timeline_section(out: &mut String, report: &Report, sends: &[(&str, DateTime<Utc>)]) -> fmt::Result {
     out.push_str("<section><h2>Sends over time</h2>");
-    match Timeline::build(report) {
+    match Timeline::build(report, sends) {
         Some(timeline) => timeline_chart(out, &timeline)?,
         None if report.dry_run => out.push_str(r#"<p class="note">Dry run: nothing was sent.</p>"#),
         None => out.push_str(r#"<p class="note">No message was sent in this run.</p>"#),

@@ -4,7 +4,13 @@
 //! Its keys are normative (SPEC §6), so the shape lives in the serde
 //! derives of [`Report`] and this formatter only chooses the layout.
 
-use super::Report;
+use std::cell::RefCell;
+use std::io::{self, Write};
+
+use serde::ser::{SerializeSeq, SerializeStruct};
+use serde::{Serialize, Serializer};
+
+use super::{OutcomeRow, Report};
 
 /// Renders the report as pretty-printed JSON with keys in the order of the
 /// [`Report`] fields, ending with a newline.
@@ -13,6 +19,66 @@ pub fn render(report: &Report) -> String {
     let mut text = serde_json::to_string_pretty(report).expect("a Report always serializes");
     text.push('\n');
     text
+}
+
+/// Writes the same document as [`render`] to `out`, taking the rows one at
+/// a time from `rows` instead of from `head.outcomes` (which is ignored): the
+/// counts of `head` go first, then `"outcomes": [`, then each row as it is
+/// produced, so no list of rows is ever held. `out` should be buffered.
+pub fn write_streamed<W: Write>(
+    out: W,
+    head: &Report,
+    rows: impl Iterator<Item = OutcomeRow>,
+) -> io::Result<()> {
+    let mut out = out;
+    let doc = Streamed { head, rows: RefCell::new(Some(rows)) };
+    serde_json::to_writer_pretty(&mut out, &doc).map_err(io::Error::from)?;
+    out.write_all(b"\n")?;
+    out.flush()
+}
+
+/// A [`Report`] whose `outcomes` come from an iterator, serialized with the
+/// same keys in the same order as the derive of [`Report`].
+struct Streamed<'a, I> {
+    head: &'a Report,
+    rows: RefCell<Option<I>>,
+}
+
+/// The rows of a [`Streamed`] report as a JSON array, taken once.
+struct Rows<'a, I>(&'a RefCell<Option<I>>);
+
+impl<I: Iterator<Item = OutcomeRow>> Serialize for Rows<'_, I> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(None)?;
+        if let Some(rows) = self.0.borrow_mut().take() {
+            for row in rows {
+                seq.serialize_element(&row)?;
+            }
+        }
+        seq.end()
+    }
+}
+
+impl<I: Iterator<Item = OutcomeRow>> Serialize for Streamed<'_, I> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let h = self.head;
+        let mut doc = serializer.serialize_struct("Report", 14)?;
+        doc.serialize_field("campaign", &h.campaign)?;
+        doc.serialize_field("occurrence", &h.occurrence)?;
+        doc.serialize_field("dry_run", &h.dry_run)?;
+        doc.serialize_field("started_at", &h.started_at)?;
+        doc.serialize_field("finished_at", &h.finished_at)?;
+        doc.serialize_field("exit_code", &h.exit_code)?;
+        doc.serialize_field("summary", &h.summary)?;
+        doc.serialize_field("pages", &h.pages)?;
+        doc.serialize_field("skipped_by_reason", &h.skipped_by_reason)?;
+        doc.serialize_field("failed_by_code", &h.failed_by_code)?;
+        doc.serialize_field("pauses", &h.pauses)?;
+        doc.serialize_field("stopped_pages", &h.stopped_pages)?;
+        doc.serialize_field("canary", &h.canary)?;
+        doc.serialize_field("outcomes", &Rows(&self.rows))?;
+        doc.end()
+    }
 }
 
 #[cfg(test)]
@@ -95,6 +161,23 @@ mod tests {
         assert!(row["reason"].is_null() && row["at"].is_null());
         assert_eq!(value["failed_by_code"]["551"], 1);
         assert_eq!(value["summary"]["planned"], 0);
+    }
+
+    #[test]
+    fn streamed_document_is_byte_identical_to_the_rendered_one() {
+        let report = sample();
+        let head = Report { outcomes: Vec::new(), ..report.clone() };
+        let mut out = Vec::new();
+        write_streamed(&mut out, &head, report.outcomes.clone().into_iter()).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), render(&report));
+    }
+
+    #[test]
+    fn streamed_document_with_no_rows_matches_too() {
+        let report = Report::from_rows("c", "o", true, "t0", "t1", 0, Vec::new());
+        let mut out = Vec::new();
+        write_streamed(&mut out, &report, std::iter::empty()).unwrap();
+        assert_eq!(String::from_utf8(out).unwrap(), render(&report));
     }
 
     #[test]

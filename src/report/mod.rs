@@ -250,7 +250,10 @@ impl Report {
         report
     }
 
-    fn count(&mut self, row: &OutcomeRow) {
+    /// Counts one row into `summary`, `pages`, `skipped_by_reason` and
+    /// `failed_by_code` without keeping it: how a streamed report builds
+    /// its head from rows it never holds.
+    pub fn count(&mut self, row: &OutcomeRow) {
         self.summary.add(row.outcome);
         self.pages.entry(row.page.clone()).or_default().add(row.outcome);
         let key = match row.outcome {

@@ -52,7 +52,32 @@ fn bare_row(campaign: &Campaign, audiences: &Audiences, job: Job, outcome: Outco
 
 /// The plan as rows, in plan order.
 pub fn plan_rows(campaign: &Campaign, audiences: &Audiences, plan: &Plan) -> Vec<OutcomeRow> {
-    plan.decisions.iter().map(|d| decision_row(campaign, audiences, plan, d)).collect()
+    plan_row_iter(campaign, audiences, plan).collect()
+}
+
+/// The plan as rows, in plan order, made one at a time (for streaming).
+pub fn plan_row_iter<'a>(
+    campaign: &'a Campaign,
+    audiences: &'a Audiences,
+    plan: &'a Plan,
+) -> impl Iterator<Item = OutcomeRow> + 'a {
+    plan.decisions.iter().map(move |d| decision_row(campaign, audiences, plan, d))
+}
+
+/// A run's rows, in plan order, made one at a time: each decision's row,
+/// or the row of its recipient's record when the run has one. `by_person`
+/// maps a person index to its record's index in `records` (`u32::MAX`: none).
+pub fn run_row_iter<'a>(
+    campaign: &'a Campaign,
+    audiences: &'a Audiences,
+    plan: &'a Plan,
+    records: &'a [&'a Record],
+    by_person: &'a [u32],
+) -> impl Iterator<Item = OutcomeRow> + 'a {
+    plan.decisions.iter().map(move |d| match by_person.get(d.job.person as usize) {
+        Some(&i) if i != u32::MAX => record_row(campaign, audiences, records[i as usize]),
+        _ => decision_row(campaign, audiences, plan, d),
+    })
 }
 
 /// The dry-run report's counts without its per-recipient rows: what the

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
-use super::{Report, csv, html, json};
+use super::{Outcome, OutcomeRow, Report, csv, html, json};
 
 /// How many same-second runs of one occurrence get a directory before we
 /// give up (a loop guard, not a limit anyone should meet).
@@ -71,6 +71,51 @@ pub fn write_report(base: &Path, report: &Report, started: DateTime<Utc>) -> Res
     Ok(dir)
 }
 
+/// [`write_report`] for a report too large to hold as rows: `head` holds the
+/// counts (its `outcomes` are ignored), `rows` yields every row afresh each
+/// time it is called (it is called once for `outcomes.csv`, once for
+/// `report.json`, once for the HTML's failures and timeline), so no list of
+/// all rows is ever held. Same directory, names, modes and atomic writes.
+pub fn write_report_streamed<I, F>(
+    base: &Path,
+    head: &Report,
+    rows: F,
+    started: DateTime<Utc>,
+) -> Result<PathBuf, ReportError>
+where
+    F: Fn() -> I,
+    I: Iterator<Item = OutcomeRow>,
+{
+    let parent = base.join(component("campaign", &head.campaign)?).join(component("occurrence", &head.occurrence)?);
+    create_all(&parent)?;
+    let dir = claim_run_dir(&parent, &started.format("%Y%m%dT%H%M%SZ").to_string())?;
+    write_atomic_with(&dir, "outcomes.csv", |w| csv::write_streamed(w, rows()))?;
+    // The HTML shows counts, the sends over time and the failures: it gets
+    // the head, the failed and unknown rows, and each send's page and time
+    // (24 bytes a send, the page names borrowed from the head).
+    let mut failures = Vec::new();
+    let mut sends = Vec::new();
+    for row in rows() {
+        match row.outcome {
+            Outcome::Failed | Outcome::Unknown => failures.push(row),
+            Outcome::Sent => {
+                let page = head.pages.get_key_value(&row.page).map(|(k, _)| k.as_str());
+                let at = row.at.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok());
+                if let (Some(page), Some(at)) = (page, at) {
+                    sends.push((page, at.with_timezone(&Utc)));
+                }
+            }
+            _ => {}
+        }
+    }
+    let html_head = Report { outcomes: failures, ..head.clone() };
+    write_atomic(&dir, "report.html", html::render_with_sends(&html_head, &sends).as_bytes())?;
+    drop((html_head, sends));
+    write_atomic_with(&dir, "report.json", |w| json::write_streamed(w, head, rows()))?;
+    sync_dir(&dir);
+    Ok(dir)
+}
+
 /// Makes one path component of `value`, or refuses it.
 fn component(what: &'static str, value: &str) -> Result<String, ReportError> {
     let name: String = value.chars().map(|c| if matches!(c, '/' | '\\' | '\0') { '_' } else { c }).collect();
@@ -121,6 +166,29 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ReportError>
     })
 }
 
+/// [`write_atomic`] for content produced by `fill` into a buffered writer.
+fn write_atomic_with(
+    dir: &Path,
+    name: &str,
+    fill: impl FnOnce(&mut io::BufWriter<&mut File>) -> io::Result<()>,
+) -> Result<(), ReportError> {
+    let temp = dir.join(format!(".{name}.tmp"));
+    let target = dir.join(name);
+    let result = (|| {
+        let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
+        let mut buffered = io::BufWriter::with_capacity(1 << 16, &mut file);
+        fill(&mut buffered)?;
+        buffered.flush()?;
+        drop(buffered);
+        file.sync_all()?;
+        fs::rename(&temp, &target)
+    })();
+    result.map_err(|cause| {
+        let _ = fs::remove_file(&temp);
+        ReportError::WriteFile { path: target, cause }
+    })
+}
+
 fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
     let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     file.write_all(bytes)?;
@@ -150,6 +218,7 @@ fn describe(cause: &io::Error) -> String {
 #[cfg(test)]
 mod tests {
     use chrono::TimeZone;
+    use std::os::unix::fs::PermissionsExt;
 
     use super::*;
     use crate::report::tests::sample;
@@ -235,5 +304,26 @@ mod tests {
             "cannot create report directory /x: permission denied; \
              pass --report-dir or set PAGECAST_REPORT_DIR to a writable directory"
         );
+    }
+
+    #[test]
+    fn streamed_report_writes_the_same_csv_and_json_with_the_same_modes() {
+        let base = tempfile::tempdir().unwrap();
+        let report = sample();
+        let head = Report { outcomes: Vec::new(), ..report.clone() };
+        let dir = write_report_streamed(base.path(), &head, || report.outcomes.clone().into_iter(), started()).unwrap();
+        let json = fs::read_to_string(dir.join("report.json")).unwrap();
+        assert_eq!(json, json::render(&report));
+        assert_eq!(fs::read(dir.join("outcomes.csv")).unwrap(), csv::render(&report));
+        let html = fs::read_to_string(dir.join("report.html")).unwrap();
+        assert_eq!(html, html::render(&report), "the HTML needs only failures and the sends' page and time");
+        for name in ["report.json", "outcomes.csv", "report.html"] {
+            let mode = fs::metadata(dir.join(name)).unwrap().permissions().mode() & 0o777;
+            assert_eq!(mode, 0o600, "{name}");
+        }
+        assert_eq!(fs::metadata(&dir).unwrap().permissions().mode() & 0o777, 0o700);
+        let leftovers: Vec<_> =
+            fs::read_dir(&dir).unwrap().filter(|e| e.as_ref().unwrap().file_name().to_string_lossy().ends_with(".tmp")).collect();
+        assert!(leftovers.is_empty());
     }
 }

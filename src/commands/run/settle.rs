@@ -29,10 +29,18 @@ pub fn settle(ledger: &Ledger, req: &RunRequest, prepared: &Prepared, plan: &Pla
         exit = exit.max(Exit::Aborted);
     }
     let finished = req.clock.wall();
-    let mut rows: Vec<_> = plan.decisions.iter().map(|d| rows::decision_row(campaign, audiences, plan, d)).collect();
-    for r in records {
-        rows[r.job.person as usize] = rows::record_row(campaign, audiences, r);
+    // No list of rows is held: each row is made from its decision or record
+    // when it is counted, and again when each report file is written.
+    let mut by_person = vec![u32::MAX; plan.decisions.len()];
+    for (i, r) in records.iter().enumerate() {
+        if let Some(slot) = by_person.get_mut(r.job.person as usize) {
+            *slot = u32::try_from(i).unwrap_or(u32::MAX);
+        } else {
+            by_person.resize(r.job.person as usize + 1, u32::MAX);
+            by_person[r.job.person as usize] = u32::try_from(i).unwrap_or(u32::MAX);
+        }
     }
+    let run_rows = || rows::run_row_iter(campaign, audiences, plan, &records, &by_person);
     let mut report = Report::from_rows(
         &campaign.id,
         &req.occurrence,
@@ -40,8 +48,15 @@ pub fn settle(ledger: &Ledger, req: &RunRequest, prepared: &Prepared, plan: &Pla
         rfc3339(started),
         rfc3339(finished),
         exit.code().into(),
-        rows,
+        Vec::new(),
     );
+    let mut leftover = 0u64;
+    for row in run_rows() {
+        if row.outcome == Fate::NotAttempted && row.reason.as_deref() != Some(Pending::Limit.as_str()) {
+            leftover += 1;
+        }
+        report.count(&row);
+    }
     report.pauses = summary
         .pauses
         .iter()
@@ -73,8 +88,8 @@ pub fn settle(ledger: &Ledger, req: &RunRequest, prepared: &Prepared, plan: &Pla
     if let Err(e) = ledger.finish_run(run_id, finished, exit.code().into(), &summary_json) {
         eprintln!("error: {e}");
     }
-    emit(&report, req, started, &[]);
-    next_steps(&report, req, campaign.path.as_path());
+    emit_streamed(&report, req, started, &[], run_rows);
+    next_steps(&report, leftover, req, campaign.path.as_path());
     exit
 }
 
@@ -98,8 +113,14 @@ pub fn report_plan(req: &RunRequest, prepared: &Prepared, plan: &Plan, started: 
         output::print(&report::table::render(&report, &soonest));
         return Ok(Exit::Done);
     }
+    let Some(out) = &req.out else {
+        // Streamed: the counts first, then one row at a time, never a list.
+        let head = rows::plan_summary(campaign, plan, &req.occurrence, started);
+        emit_streamed(&head, req, started, &soonest, || rows::plan_row_iter(campaign, audiences, plan));
+        return Ok(Exit::Done);
+    };
     let report = rows::plan_report(campaign, audiences, plan, &req.occurrence, started);
-    if let Some(out) = &req.out {
+    {
         let inputs = super::pinned::inputs(prepared)?;
         super::pinned::write(out, &super::pinned::document(&report, &inputs, req.clock.now()))?;
         eprintln!(
@@ -128,14 +149,37 @@ fn emit(report: &Report, req: &RunRequest, started: DateTime<Utc>, soonest: &[re
     }
 }
 
-/// Says what to run next when the run left work for a later one.
-fn next_steps(report: &Report, req: &RunRequest, path: &std::path::Path) {
+/// Prints the report (table, or JSON streamed one row at a time) and
+/// writes the report files by streaming; `head` holds the counts, `rows`
+/// makes every row afresh each time it is called.
+fn emit_streamed<I, F>(head: &Report, req: &RunRequest, started: DateTime<Utc>, soonest: &[report::OutcomeRow], rows: F)
+where
+    F: Fn() -> I,
+    I: Iterator<Item = report::OutcomeRow>,
+{
+    match req.format {
+        Format::Json => {
+            let out = std::io::BufWriter::with_capacity(1 << 16, output::Stdout);
+            // output::Stdout never fails (a closed pipe is quiet), and the
+            // document is only strings and numbers.
+            if let Err(e) = report::json::write_streamed(out, head, rows()) {
+                eprintln!("error: cannot write the report to stdout: {e}");
+            }
+        }
+        _ => output::print(&report::table::render(head, soonest)),
+    }
+    if let Some(dir) = &req.report_dir {
+        match report::write::write_report_streamed(dir, head, rows, started) {
+            Ok(dir) => eprintln!("report: {}", dir.display()),
+            Err(e) => eprintln!("error: {e}"),
+        }
+    }
+}
+
+/// Says what to run next when the run left work for a later one
+/// (`leftover`: the not_attempted recipients, `--limit`'s aside).
+fn next_steps(report: &Report, leftover: u64, req: &RunRequest, path: &std::path::Path) {
     let again = format!("pagecast run {} --occurrence {}", path.display(), req.occurrence);
-    let leftover = report
-        .outcomes
-        .iter()
-        .filter(|r| r.outcome == Fate::NotAttempted && r.reason.as_deref() != Some(Pending::Limit.as_str()))
-        .count();
     if leftover > 0 {
         eprintln!(
             "{leftover} recipient(s) were not attempted and nobody was sent twice; when the cause is fixed, run `{again}` to send to them"
