@@ -182,12 +182,12 @@ fn run_fire(
         // within catch_up tries again, and past it the fire is missed with this reason.
         Err(failure) if failure.exit == Exit::Invalid => {
             let reason = failure.message.as_deref().unwrap_or("the campaign could not start (see the log)");
-            ledger.record_fires(&id, &[fire], FireStatus::Pending, Some(reason), Utc::now())
+            ledger.record_fires(&id, &[fire], FireStatus::Pending, Some(reason), clock.wall())
         }
         // Settled (nobody left `not_attempted`): finished. Otherwise it stays
         // started, and the next tick within catch_up resumes it.
         Ok(_) => match ledger.open_count(&id, &request.occurrence) {
-            Ok(0) => ledger.record_fires(&id, &[fire], FireStatus::Finished, None, Utc::now()),
+            Ok(0) => ledger.record_fires(&id, &[fire], FireStatus::Finished, None, clock.wall()),
             Ok(open) => {
                 tracing::warn!(
                     "{id}: occurrence {} is not settled ({open} not attempted); the next tick within catch_up resumes it",
