@@ -100,13 +100,21 @@ fn print_table(rows: &[OccurrenceStatus], fires: &[FireRecord], campaign: Option
             c.not_attempted
         ));
     }
-    for f in fires {
+    for f in fires.iter().filter(|f| f.reason.as_deref() != Some(super::tick::BEFORE_FIRST_TICK)) {
         output::println(&format!(
             "fire {} {}: {}",
             rfc3339(f.fire),
             f.status,
             f.reason.as_deref().unwrap_or("no reason recorded")
         ));
+    }
+    // Only when there are some: a campaign without a schedule has no fires to miss.
+    let missed = fires
+        .iter()
+        .filter(|f| f.status == "missed" && f.reason.as_deref() != Some(super::tick::BEFORE_FIRST_TICK))
+        .count();
+    if missed > 0 {
+        output::println(&format!("{missed} scheduled fire{} missed", if missed == 1 { "" } else { "s" }));
     }
 }
 

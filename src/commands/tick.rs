@@ -135,7 +135,14 @@ struct Decision {
     run: Option<DateTime<Utc>>,
     /// True when `run` is an unfinished occurrence resumed.
     resume: bool,
+    /// On a campaign's first tick with nothing to run: the latest fire before
+    /// it, recorded with [`BEFORE_FIRST_TICK`] (not a missed fire).
+    before_first: Option<DateTime<Utc>>,
 }
+
+/// The reason of a fire that came before a campaign's first tick: recorded
+/// so that the next tick is not a first one, never reported as missed.
+pub const BEFORE_FIRST_TICK: &str = "before the campaign's first tick";
 
 /// Decides from what the ledger holds; reads only.
 fn decide(ledger: &Ledger, campaign: &str, schedule: &Schedule, now: DateTime<Utc>) -> Result<Decision, LedgerError> {
@@ -170,7 +177,14 @@ fn decision(schedule: &Schedule, input: &TickInput, first_tick: bool, stale: Vec
         plan.missed_more = 0;
     }
     let resume = plan.run.is_some() && plan.run == input.unfinished;
-    Decision { stale, missed: plan.missed, missed_more: plan.missed_more, run: plan.run, resume }
+    // The first tick leaves a mark (the latest fire before it, not counted as
+    // missed), so that a later tick knows it is not the first.
+    let before_first = if first_tick && plan.run.is_none() {
+        schedule.latest_at_or_before(input.now)
+    } else {
+        None
+    };
+    Decision { stale, missed: plan.missed, missed_more: plan.missed_more, run: plan.run, resume, before_first }
 }
 
 /// Records what `decision` says; Some(fire) when a fire is due.
@@ -196,6 +210,9 @@ fn record(
             plural(total, "fire"),
             occurrence(*latest)
         );
+    }
+    if let Some(fire) = decision.before_first {
+        ledger.record_fires(campaign, &[fire], FireStatus::Missed, Some(BEFORE_FIRST_TICK), now)?;
     }
     let Some(fire) = decision.run else { return Ok(None) };
     ledger.record_fires(campaign, &[fire], FireStatus::Started, None, now)?;
