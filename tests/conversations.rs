@@ -3,6 +3,8 @@
 //! lose any `access_token`, a transient error mid-listing is retried, and a
 //! person behind a long run of page messages is found (SPEC §4).
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use common::*;

@@ -3,6 +3,8 @@
 //! asks (bounded by `send.max_pause`), transient errors back off (bounded by
 //! `send.max_attempts`). No test here waits for a pause.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 use std::sync::Mutex;
 use std::time::Duration;
 

@@ -1,6 +1,8 @@
 //! kill -9 in the middle of a run, run again: nobody gets two messages, and
 //! everyone ends sent, skipped, failed or unknown.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use std::collections::HashMap;

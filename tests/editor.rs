@@ -9,6 +9,8 @@
 //! (`package-lock.json`); `.ci/run` installs them with `npm ci`. Without
 //! Node or those packages the tests say so and pass, except in CI.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Command;

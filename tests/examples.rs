@@ -5,6 +5,8 @@
 //! The audiences in `examples/audiences/` are written relative to
 //! 2026-11-22T00:00:00Z, so every run here freezes the clock there.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 

@@ -1,6 +1,8 @@
 //! `pagecast plan`: conversations read live from the sandbox, nothing sent or
 //! written, and the ledger's view (`already_sent`) shown.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use common::*;

@@ -3,6 +3,8 @@
 //! a re-run handles that state: `not_attempted` people are sent to once,
 //! `failed` ones never again.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use common::*;

@@ -3,6 +3,8 @@
 //! was sent to yet". The ledger and the reports hold people's ids: files are
 //! created 0600, directories 0700.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use std::os::unix::fs::PermissionsExt;

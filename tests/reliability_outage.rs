@@ -4,6 +4,8 @@
 //! row stop the page, exit 3), and a re-run after the outage sends to each of
 //! them exactly once.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use common::*;

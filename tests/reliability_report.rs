@@ -1,6 +1,8 @@
 //! Issue 8, the report: `pauses` lists every throttling pause of the run,
 //! and the new `not_attempted` reasons appear in report.json and outcomes.csv.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use common::*;

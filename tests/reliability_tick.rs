@@ -2,6 +2,8 @@
 //! handled. The next tick within `catch_up` tries it again; past `catch_up`
 //! it is recorded as missed with that reason, and `status` shows it.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use common::*;

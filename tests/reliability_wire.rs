@@ -3,6 +3,8 @@
 //! body keeps the process bounded, and a huge error message is stored as at
 //! most 1,000 characters.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use std::path::Path;

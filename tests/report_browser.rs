@@ -2,6 +2,8 @@
 //! loads the page of a real run with the network off and renders it. Skipped
 //! where Chromium is not installed (`apt-get install chromium`).
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use std::process::Command;

@@ -1,6 +1,8 @@
 //! Cron lines as crontab reads them, through the real binary: `pagecast next`
 //! lists the fires of a campaign's `schedule:` (SPEC §5, day-of-week ranges).
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use chrono::{DateTime, Datelike, Weekday};

@@ -1,6 +1,8 @@
 //! The committed schema is what the types generate, and it judges files the
 //! way `validate` does.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

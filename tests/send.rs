@@ -1,6 +1,8 @@
 //! `pagecast run` against the sandbox: request bodies, error classes, page
 //! stops, token secrecy, Ctrl-C.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use common::*;

@@ -6,6 +6,8 @@
 //! Cases that would need a binary or a huge file in git (bytes that are not
 //! UTF-8, a 10 MB file) are written into a temporary directory at run time.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
@@ -22,9 +24,12 @@ const CORPUS: &str = "tests/invalid";
 const EXPECTED: &[(&str, Option<&str>)] = &[
     ("attachment-missing-type.yaml", Some("13:5: error: message.attachment: missing required field `type`")),
     ("attachment-url-and-id.yaml", Some("15:5: error: message.attachment.attachment_id: give `url` or `attachment_id`, not both")),
+    ("audience-bad-timezone.yaml", Some("11:15: error: audiences[0].timezone: unknown time zone \"Asia/Hanoi\"")),
+    ("audience-csv-missing-column.yaml", Some("10:11: error: audiences[0].file: the message uses `coupon` but tests/invalid/audiences/people.csv has no such column, so every row of it would fail")),
     ("audience-csv-without-id.yaml", Some("10:11: error: audiences[0].file: tests/invalid/audiences/no-id-column.csv has no `id` column (its header is: psid,last_interaction,first_name)")),
     ("audience-file-missing.yaml", Some("10:11: error: audiences[0].file: cannot open tests/invalid/audiences/no-such-file.csv: No such file or directory (os error 2)")),
     ("audience-no-source.yaml", Some("9:5: error: audiences[0]: an audience has exactly one of `file`, `recipients`, `conversations`")),
+    ("audience-timezone-on-conversations.yaml", Some("11:5: error: audiences[0].timezone: `timezone` reads the times of a file or of inline rows; conversations carry their own")),
     ("audience-two-sources.yaml", Some("9:5: error: audiences[0]: an audience has exactly one of `file`, `recipients`, `conversations`")),
     ("audience-unknown-page.yaml", Some("9:11: error: audiences[0].page: page \"500725830264740\" is not one of this campaign's pages")),
     ("audience-wrong-extension.yaml", Some("10:11: error: audiences[0].file: \"audiences/people.txt\" is neither .csv nor .jsonl")),
@@ -53,7 +58,7 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
     ("harasocial-metadata-over-500.yaml", Some("13:13: error: message.metadata: metadata is 501 characters; Harasocial takes at most 500")),
     ("http-image-url.yaml", Some("14:10: error: message.attachment.url: the media URL must start with https://")),
     ("human-agent.yaml", Some("14:6: error: tag: HUMAN_AGENT is for replies typed by a person; Meta forbids it for automated messages")),
-    ("inline-recipient-bad-time.yaml", Some("12:27: error: audiences[0].recipients[0].last_interaction: \"yesterday\" is not a time")),
+    ("inline-recipient-bad-time.yaml", Some("12:27: error: audiences[0].recipients[0].last_interaction: \"yesterday\" is not a time; write RFC 3339 (2026-11-20T08:00:00Z) or Unix seconds (1795161600)")),
     ("inline-recipient-future-time.yaml", Some("15:27: error: audiences[0].recipients[1].last_interaction: 2026-11-23T08:00:00Z is in the future")),
     ("inline-recipient-unquoted-id.yaml", Some("11:13: error: audiences[0].recipients[0].id: expected text (a string), found the number 2560816460648749")),
     ("margin-a-day.yaml", Some("15:11: error: policy.margin: the margin is a day or more, so no window would ever be open")),
@@ -72,6 +77,7 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
     ("payload-id-with-space.yaml", Some("12:15: error: message.payload_id: \"__hrf_f_6307 2efd\" is not a payload id")),
     ("quick-replies-with-template.yaml", Some("19:3: error: message.quick_replies: quick replies go only with `text` or `attachment`")),
     ("quick-reply-title-30.yaml", Some("14:16: error: message.quick_replies[0].title: the title is 30 characters; Meta takes at most 20")),
+    ("quick-reply-title-fixed-too-long.yaml", Some("14:16: error: message.quick_replies[0].title: the fixed text of this template alone is 21 characters (its {{ }} parts not counted); Meta takes at most 20, so every recipient would fail")),
     ("quick-reply-title-multibyte.yaml", Some("14:16: error: message.quick_replies[0].title: the title is 23 characters; Meta takes at most 20")),
     ("quick-reply-title-too-long.yaml", Some("15:16: error: message.quick_replies[1].title: the title is 21 characters; Meta takes at most 20")),
     ("quick-reply-without-payload.yaml", Some("14:7: error: message.quick_replies[0]: a text quick reply needs `title` and `payload`")),
@@ -80,13 +86,16 @@ const EXPECTED: &[(&str, Option<&str>)] = &[
     ("retired-post-purchase-update.yaml", Some("14:6: error: tag: Meta retired the POST_PURCHASE_UPDATE tag on 2026-04-27; requests with it now fail with error 100")),
     ("six-field-cron.yaml", Some("15:9: error: schedule.cron: the cron line \"0 0 9 * * MON-FRI\" has 6 fields; pagecast takes the standard 5 fields: minute hour day-of-month month day-of-week; drop the seconds field")),
     ("suppress-file-missing.yaml", Some("15:38: error: suppress[0].file: cannot read tests/invalid/audiences/opted-out.csv: No such file or directory (os error 2)")),
+    ("suppress-unreadable-id.yaml", Some("12:38: error: suppress[0].file: tests/invalid/audiences/opted-out-bad-id.csv:3: the id of this opt-out row is empty")),
     ("tab-indent.yaml", Some("9:1: error: a tab is used for indentation")),
     ("tag-lowercase.yaml", Some("23:6: error: tag: \"customer_feedback\" is not a valid value")),
     ("tag-without-message-tag.yaml", Some("23:6: error: tag: `tag` only goes with `messaging_type: MESSAGE_TAG`, not UPDATE")),
     ("template-parameter-without-text.yaml", Some("18:13: error: message.template.components[0].parameters[0]: a text parameter needs `text`")),
     ("template-syntax-error-in-parameter.yaml", Some("18:33: error: message.template.components[0].parameters[0].text: the template does not parse: syntax error: unexpected end of input, expected end of variable block (template line 1)")),
     ("template-syntax-error.yaml", Some("12:9: error: message.text: the template does not parse: syntax error: unexpected `}`, expected end of variable block (template line 1)")),
+    ("template-too-complex.yaml", Some("12:9: error: message.text: a template tag holds 5012 characters")),
     ("template-without-utility.yaml", Some("19:17: error: messaging_type: a utility `template` is sent with `messaging_type: UTILITY`, not UPDATE")),
+    ("text-fixed-part-too-long.yaml", Some("12:9: error: message.text: the fixed text of this template alone is 2000 characters (its {{ }} parts not counted); Meta takes fewer than 2000, so every recipient would fail")),
     ("text-on-harasocial-page.yaml", Some("12:3: error: message.text: this `text` message does not fit page 500725830264749 (pages[0]): harasocial pages send only `payload_id` (a Harasocial flow)")),
     ("text-too-long.yaml", Some("12:9: error: message.text: the text is 2000 characters; Meta takes fewer than 2000")),
     ("three-problems.yaml", Some("5:9: error: pages[0].id: expected text (a string), found the number 500725830264749")),
@@ -321,7 +330,9 @@ fn directories_are_walked_recursively_for_yaml_and_yml_only() {
     write(&tmp.path().join("ok.yaml"), VALID.as_bytes());
     write(&tmp.path().join("notes.txt"), b"not: [a campaign");
     write(&tmp.path().join("people.csv"), b"id\n1\n");
-    let nested = write(&tmp.path().join("a/b/bad.yml"), VALID.replace("provider: graph", "provider: Graph").as_bytes());
+    // Its own id: two files with one id would both be invalid (SPEC §2).
+    let bad = VALID.replace("provider: graph", "provider: Graph").replace("id: inline-ok", "id: inline-bad");
+    let nested = write(&tmp.path().join("a/b/bad.yml"), bad.as_bytes());
 
     let out = validate(&[tmp.path()], &[]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));

@@ -2,6 +2,8 @@
 //! recipient planned while the window was open is not sent once it has
 //! closed. Driven through the library so both instants are exact.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use std::collections::HashMap;

@@ -338,7 +338,7 @@ impl<W: Waits> Reader<'_, W> {
                 }
                 // A GET changes nothing: an answer lost after the request
                 // left is retried like one that never left.
-                Class::Retry | Class::Ambiguous => {
+                Class::Retry | Class::ConnectFailed | Class::Ambiguous => {
                     attempts += 1;
                     if attempts >= self.limits.max_attempts {
                         return Err(self.exhausted(what, &failure, attempts));

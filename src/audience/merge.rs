@@ -10,13 +10,14 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use indexmap::IndexMap;
 
-use super::csv::CsvRows;
+use super::csv::{CsvRows, read_opt_outs};
 use super::jsonl::JsonlRows;
 use super::{Recipient, RowError, Vars};
 use crate::campaign::{AudienceSource, Campaign};
 
-/// Row problems kept in full; beyond this only counted.
-pub const MAX_ROW_ERRORS: usize = 1000;
+/// Row problems kept (and printed) in full; beyond this only counted, so a
+/// file of a million bad rows prints a few lines, not a million.
+pub const MAX_ROW_ERRORS: usize = 20;
 
 /// What is known about one recipient of one page.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,9 +41,15 @@ pub struct Audiences {
     pub row_error_count: u64,
     /// Rows read, good and bad.
     pub rows_read: u64,
-    /// Opt-out lists that could not be read. Sending without them could reach
-    /// people who opted out, so the caller must not send to those pages.
+    /// Opt-out lists that could not be read, or held a row whose id could
+    /// not be read. Sending without them could reach people who opted out,
+    /// so the caller must send nothing.
     pub unreadable_opt_outs: Vec<RowError>,
+    /// Audience files that are unusable (SPEC §1: unreadable, header not
+    /// UTF-8, a quote left open to the end, every data row bad). Sending
+    /// without them would silently drop their people, so the caller must
+    /// send nothing (exit 2).
+    pub unusable: Vec<RowError>,
 }
 
 impl Audiences {
@@ -76,17 +83,17 @@ pub fn load(campaign: &Campaign, now: DateTime<Utc>, conversations: &HashMap<Str
     for audience in &campaign.audiences {
         let Some(page) = page_index(&audience.page) else { continue };
         let rows: Box<dyn Iterator<Item = Result<Recipient, RowError>>> = match &audience.source {
-            AudienceSource::Csv(path) => match CsvRows::open(path, now) {
+            AudienceSource::Csv(path) => match CsvRows::open(path, now, audience.timezone) {
                 Ok(rows) => Box::new(rows),
                 Err(e) => {
-                    out.add_error(e);
+                    out.unusable.push(e);
                     continue;
                 }
             },
-            AudienceSource::Jsonl(path) => match JsonlRows::open(path, now) {
+            AudienceSource::Jsonl(path) => match JsonlRows::open(path, now, audience.timezone) {
                 Ok(rows) => Box::new(rows),
                 Err(e) => {
-                    out.add_error(e);
+                    out.unusable.push(e);
                     continue;
                 }
             },
@@ -96,26 +103,23 @@ pub fn load(campaign: &Campaign, now: DateTime<Utc>, conversations: &HashMap<Str
             }
         };
         for row in rows {
-            out.rows_read += 1;
             match row {
-                Ok(r) => out.add(page, r),
-                Err(e) => out.add_error(e),
+                Ok(r) => {
+                    out.rows_read += 1;
+                    out.add(page, r);
+                }
+                Err(e) if e.fatal => out.unusable.push(e),
+                Err(e) => {
+                    out.rows_read += 1;
+                    out.add_error(e);
+                }
             }
         }
     }
     for s in &campaign.suppress {
         let Some(page) = page_index(&s.page) else { continue };
-        match CsvRows::open(&s.file, now) {
-            Ok(rows) => {
-                for row in rows {
-                    match row {
-                        Ok(r) => {
-                            out.suppressed.insert((page, r.id.into_boxed_str()));
-                        }
-                        Err(e) => out.add_error(e),
-                    }
-                }
-            }
+        match read_opt_outs(&s.file) {
+            Ok(ids) => out.suppressed.extend(ids.into_iter().map(|id| (page, id))),
             Err(e) => out.unreadable_opt_outs.push(e),
         }
     }
@@ -147,4 +151,3 @@ impl Audiences {
         self.people.get_index(i as usize).expect("person indices come from the planner")
     }
 }
-

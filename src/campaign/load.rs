@@ -4,11 +4,20 @@
 //! tree becomes a `serde_json::Value` (what the JSON Schema and the typed model
 //! read) plus a [`Spans`] table from JSON pointer to line and column, so any
 //! later error that names a pointer can point at the YAML node at fault.
+//!
+//! No file may crash the process. saphyr's own `load` recurses once per
+//! nesting level, so a 34 KB file of `- - - … x` would overflow the stack.
+//! Here the parser's events are pulled one at a time (the parser is a state
+//! machine with its own heap stack) and handed to saphyr's loader, counting
+//! the depth on the way: the 65th level is refused before anything recurses.
+//! Alias expansion is capped by the loader's node budget, and the tree the
+//! expansion builds is measured again while it becomes JSON.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use saphyr::{LoadableYamlNode, MarkedYaml, Scalar, YamlData};
+use saphyr::{MarkedYaml, Scalar, YamlData, YamlLoader};
+use saphyr_parser::{Event, Parser, ScanError, SpannedEventReceiver};
 use serde_json::{Map, Number, Value};
 
 use super::diagnostic::{Diagnostic, Pos};
@@ -16,6 +25,13 @@ use super::diagnostic::{Diagnostic, Pos};
 /// Campaign files larger than this are refused: recipients in bulk belong in
 /// audience files, which are streamed.
 pub const MAX_FILE_BYTES: usize = 1024 * 1024;
+
+/// Mappings and sequences may nest this deep (the top-level mapping is level
+/// 1; a real campaign uses about 8).
+pub const MAX_DEPTH: usize = 64;
+
+/// Nodes that anchors (`&a`) may copy in through aliases (`*a`), in all.
+pub const MAX_ALIAS_NODES: usize = 10_000;
 
 /// Where each node of a loaded file sits.
 #[derive(Debug, Default, Clone)]
@@ -124,11 +140,19 @@ pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<Loaded, Diagnostic> {
             .with_hint("save the file as UTF-8 (most editors offer this under 'Save with encoding')")
     })?;
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let docs = MarkedYaml::load_from_str(text).map_err(|e| {
-        let m = e.marker();
-        let mut pos = Pos { line: m.line(), col: m.col() + 1 };
-        let (message, hint) = explain_scan_error(e.info(), text, &mut pos);
-        Diagnostic::error(path, pos, "", message).with_hint(hint)
+    let docs = parse(text).map_err(|e| match e {
+        // The scanner keeps its own limit on `[`/`{` levels (it looks ahead
+        // past ours); it is the same limit to the reader.
+        ParseError::Scan(e) if e.info().contains("recursion limit") => {
+            too_deep(path, Pos { line: e.marker().line(), col: e.marker().col() + 1 })
+        }
+        ParseError::Scan(e) => {
+            let m = e.marker();
+            let mut pos = Pos { line: m.line(), col: m.col() + 1 };
+            let (message, hint) = explain_scan_error(e.info(), text, &mut pos);
+            Diagnostic::error(path, pos, "", message).with_hint(hint)
+        }
+        ParseError::TooDeep(pos) => too_deep(path, pos),
     })?;
     let doc = match docs.as_slice() {
         [] => return Err(empty_file(path)),
@@ -146,15 +170,60 @@ pub fn load_bytes(path: &Path, bytes: &[u8]) -> Result<Loaded, Diagnostic> {
         return Err(empty_file(path));
     }
     let mut spans = Spans::default();
-    let value = to_json(doc, String::new(), None, &mut spans).map_err(|(pointer, message)| {
-        let field = super::diagnostic::field_name(&pointer);
-        Diagnostic::error(path, spans.value(&pointer), &field, message)
-    })?;
+    let value = to_json(doc, String::new(), None, 1, &mut spans)
+        .map_err(|(pos, field, message, hint)| Diagnostic::error(path, pos, &field, message).with_hint(hint))?;
     if !value.is_object() {
         return Err(Diagnostic::error(path, pos_of(doc), "", "a campaign file must be a mapping of fields")
             .with_hint("start with `version: 1` and `id: my-campaign` on lines of their own"));
     }
     Ok(Loaded { path: path.to_path_buf(), value, spans })
+}
+
+/// Why the text did not become a YAML tree.
+enum ParseError {
+    /// The parser's own error (syntax, duplicate key, alias budget).
+    Scan(ScanError),
+    /// A mapping or sequence deeper than [`MAX_DEPTH`] starts here.
+    TooDeep(Pos),
+}
+
+/// Parses every document of `text` without recursing more than
+/// [`MAX_DEPTH`] levels: events are pulled from the parser one by one, the
+/// depth is counted, and each event goes on to saphyr's loader.
+fn parse(text: &str) -> Result<Vec<MarkedYaml<'_>>, ParseError> {
+    let mut loader: YamlLoader<'_, MarkedYaml<'_>> = YamlLoader::default();
+    loader.alias_limit(MAX_ALIAS_NODES);
+    let mut depth = 0usize;
+    for event in Parser::new_from_str(text) {
+        let (event, span) = event.map_err(ParseError::Scan)?;
+        match event {
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    return Err(ParseError::TooDeep(Pos { line: span.start.line(), col: span.start.col() + 1 }));
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        loader.on_event(event, span);
+        if let Some(e) = loader.error() {
+            return Err(ParseError::Scan(e.clone()));
+        }
+    }
+    Ok(loader.into_documents())
+}
+
+fn too_deep(path: &Path, pos: Pos) -> Diagnostic {
+    Diagnostic::error(
+        path,
+        pos,
+        "",
+        format!(
+            "mappings and lists nest deeper than {MAX_DEPTH} levels here; campaign files are limited to {MAX_DEPTH}"
+        ),
+    )
+    .with_hint("a campaign needs a few levels only: check for a run of `- - -` or unclosed `[`/`{`")
 }
 
 fn empty_file(path: &Path) -> Diagnostic {
@@ -188,6 +257,12 @@ fn explain_scan_error(info: &str, text: &str, pos: &mut Pos) -> (String, String)
             "YAML indents with spaces only; replace the tab with spaces".into(),
         );
     }
+    if info.contains("alias expansion") {
+        return (
+            format!("the aliases (`*name`) of this file expand to more than {MAX_ALIAS_NODES} nodes"),
+            "write the repeated part out once, or use fewer aliases of aliases; campaign files need no large expansions".into(),
+        );
+    }
     if info.contains("duplicated key") {
         let key_at = |l: &str| -> String {
             let rest: String = l.chars().skip(pos.col - 1).collect();
@@ -209,19 +284,39 @@ fn explain_scan_error(info: &str, text: &str, pos: &mut Pos) -> (String, String)
     )
 }
 
-type ConvertError = (String, String);
+/// Where a node could not become JSON: its place, its field, why, and the fix.
+type ConvertError = (Pos, String, String, &'static str);
 
 /// Converts a saphyr node into JSON, recording the place of every node.
-fn to_json(node: &MarkedYaml<'_>, pointer: String, key: Option<Pos>, spans: &mut Spans) -> Result<Value, ConvertError> {
+/// `depth` is the node's level (the top is 1): an alias can put a deep
+/// anchor under a deep node, so the limit is checked again here.
+fn to_json(
+    node: &MarkedYaml<'_>,
+    pointer: String,
+    key: Option<Pos>,
+    depth: usize,
+    spans: &mut Spans,
+) -> Result<Value, ConvertError> {
     spans.nodes.insert(pointer.clone(), NodeSpan { key, value: pos_of(node) });
+    let nested = matches!(node.data, YamlData::Sequence(_) | YamlData::Mapping(_));
+    if nested && depth > MAX_DEPTH {
+        return Err((
+            pos_of(node),
+            String::new(),
+            format!(
+                "with its aliases (`*name`) expanded, this nests deeper than {MAX_DEPTH} levels; campaign files are limited to {MAX_DEPTH}"
+            ),
+            "write the part out instead of nesting aliases of aliases",
+        ));
+    }
     match &node.data {
         YamlData::Value(scalar) => Ok(scalar_to_json(scalar)),
         YamlData::Representation(text, _, _) => Ok(Value::String(text.to_string())),
-        YamlData::Tagged(_, inner) => to_json(inner, pointer, key, spans),
+        YamlData::Tagged(_, inner) => to_json(inner, pointer, key, depth, spans),
         YamlData::Sequence(items) => {
             let mut out = Vec::with_capacity(items.len());
             for (i, item) in items.iter().enumerate() {
-                out.push(to_json(item, format!("{pointer}/{i}"), None, spans)?);
+                out.push(to_json(item, format!("{pointer}/{i}"), None, depth + 1, spans)?);
             }
             Ok(Value::Array(out))
         }
@@ -229,15 +324,24 @@ fn to_json(node: &MarkedYaml<'_>, pointer: String, key: Option<Pos>, spans: &mut
             let mut out = Map::new();
             for (k, v) in map {
                 let name = key_text(k).ok_or_else(|| {
-                    (pointer.clone(), format!("a mapping key must be plain text (at line {})", pos_of(k).line))
+                    let message = format!("a mapping key must be plain text (at line {})", pos_of(k).line);
+                    (pos_of(node), super::diagnostic::field_name(&pointer), message, "write keys as plain words")
                 })?;
                 let child = format!("{pointer}/{}", name.replace('~', "~0").replace('/', "~1"));
-                let value = to_json(v, child, Some(pos_of(k)), spans)?;
+                let value = to_json(v, child, Some(pos_of(k)), depth + 1, spans)?;
                 out.insert(name, value);
             }
             Ok(Value::Object(out))
         }
-        YamlData::Alias(_) | YamlData::BadValue => Err((pointer, "this YAML node could not be read".into())),
+        YamlData::Alias(_) | YamlData::BadValue => {
+            let hint = "an alias `*name` needs an anchor `&name` earlier in the file";
+            Err((
+                pos_of(node),
+                super::diagnostic::field_name(&pointer),
+                "this YAML node could not be read".into(),
+                hint,
+            ))
+        }
     }
 }
 

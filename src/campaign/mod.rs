@@ -80,6 +80,8 @@ pub struct Audience {
     pub page: String,
     /// Where its recipients come from.
     pub source: AudienceSource,
+    /// The zone of its local times (`timezone:`), if any.
+    pub timezone: Option<chrono_tz::Tz>,
 }
 
 /// Where an audience's recipients come from.

@@ -87,6 +87,9 @@ pub struct PageSpec {
 /// Which API sends for a Page.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+// Variant texts live in plain comments: schemars would turn doc comments into
+// one sub-schema per variant; the editor descriptions come from schema/editor.rs.
+#[allow(missing_docs)]
 pub enum Provider {
     // Meta's Graph Send API (`POST /{page-id}/messages`).
     Graph,
@@ -109,6 +112,10 @@ pub struct AudienceSpec {
     /// Recipients read live from the Page's conversations (graph pages only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub conversations: Option<ConversationsSpec>,
+    /// IANA time zone (`Area/City`) of the audience's times: they may then
+    /// also be written as local `YYYY-MM-DD HH:MM[:SS]`, as spreadsheets export them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timezone: Option<String>,
 }
 
 /// A recipient written in the campaign file.
@@ -129,6 +136,9 @@ pub struct InlineRecipient {
 /// A template variable's value: text, a number, or true/false.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(untagged)]
+// Variant texts live in plain comments: schemars would turn doc comments into
+// one sub-schema per variant; the editor descriptions come from schema/editor.rs.
+#[allow(missing_docs)]
 pub enum VarValue {
     // Text.
     Text(String),
@@ -266,6 +276,9 @@ pub struct AttachmentSpec {
 /// The attachment type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+// Variant texts live in plain comments: schemars would turn doc comments into
+// one sub-schema per variant; the editor descriptions come from schema/editor.rs.
+#[allow(missing_docs)]
 pub enum AttachmentKind {
     // An image.
     Image,
@@ -322,6 +335,9 @@ pub struct TemplateComponent {
 /// Which part of a utility template a component fills.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+// Variant texts live in plain comments: schemars would turn doc comments into
+// one sub-schema per variant; the editor descriptions come from schema/editor.rs.
+#[allow(missing_docs)]
 pub enum ComponentKind {
     // The header.
     Header,
@@ -355,6 +371,9 @@ pub struct TemplateParameter {
 /// The kind of a template parameter.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "lowercase")]
+// Variant texts live in plain comments: schemars would turn doc comments into
+// one sub-schema per variant; the editor descriptions come from schema/editor.rs.
+#[allow(missing_docs)]
 pub enum ParameterKind {
     // A text value.
     Text,
@@ -385,6 +404,9 @@ pub struct QuickReply {
 /// The content type of a quick reply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "snake_case")]
+// Variant texts live in plain comments: schemars would turn doc comments into
+// one sub-schema per variant; the editor descriptions come from schema/editor.rs.
+#[allow(missing_docs)]
 pub enum QuickReplyKind {
     // A button with a title and a payload.
     Text,
@@ -397,6 +419,9 @@ pub enum QuickReplyKind {
 /// Meta's messaging type.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+// Variant texts live in plain comments: schemars would turn doc comments into
+// one sub-schema per variant; the editor descriptions come from schema/editor.rs.
+#[allow(missing_docs)]
 pub enum MessagingType {
     // A reply inside the 24-hour window.
     Response,
@@ -423,6 +448,9 @@ impl MessagingType {
 /// A message tag.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+// Variant texts live in plain comments: schemars would turn doc comments into
+// one sub-schema per variant; the editor descriptions come from schema/editor.rs.
+#[allow(missing_docs)]
 pub enum MessageTag {
     // A customer feedback survey (customer_feedback template), within 7 days.
     CustomerFeedback,
@@ -452,6 +480,9 @@ impl MessageTag {
 /// Push notification kind.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "SCREAMING_SNAKE_CASE")]
+// Variant texts live in plain comments: schemars would turn doc comments into
+// one sub-schema per variant; the editor descriptions come from schema/editor.rs.
+#[allow(missing_docs)]
 pub enum NotificationType {
     // Sound or vibration (Meta's default).
     Regular,

@@ -32,8 +32,16 @@ pub fn run(dir: &Path, clock: Clock, state: Option<PathBuf>, report_dir: &Path, 
     let ledger = if dry_run { Ledger::open_existing(&state_dir)? } else { Some(Ledger::open(&state_dir)?) };
     let mut warned = if dry_run { None } else { Some(Warned::load(&state_dir)) };
     let mut worst = Exit::Done;
+    // Two files with one id would share a ledger key: run neither (SPEC §2).
+    let duplicates = crate::campaign::validate::duplicate_id_errors(&files);
+    log_diagnostics(&duplicates);
+    let shared_ids: Vec<PathBuf> =
+        crate::campaign::validate::files_of(&duplicates).into_iter().map(Path::to_path_buf).collect();
+    if !shared_ids.is_empty() {
+        worst = Exit::Invalid;
+    }
     let mut due = Vec::new();
-    for file in files {
+    for file in files.into_iter().filter(|f| !shared_ids.contains(f)) {
         // One campaign's file, however broken, never stops the others.
         let validated = std::panic::catch_unwind(|| validate_file(&file, tick_now));
         let campaign = match validated {
@@ -170,20 +178,15 @@ fn first_decision(schedule: &Schedule, now: DateTime<Utc>) -> Decision {
 
 fn decision(schedule: &Schedule, input: &TickInput, first_tick: bool, stale: Vec<DateTime<Utc>>) -> Decision {
     let mut plan = plan_tick(schedule, input);
+    let before_first = if first_tick && plan.run.is_none() { plan.missed.last().copied() } else { None };
     if first_tick && plan.run.is_none() {
-        // A new campaign's first tick: nothing before it was ever due, so
-        // nothing is "missed"; the fires start now.
+        // A new campaign's first tick after its latest fire's catch_up: that
+        // fire came before pagecast knew the campaign. It is recorded (so the
+        // next tick knows where the schedule starts), quietly: see `before_first`.
         plan.missed.clear();
         plan.missed_more = 0;
     }
     let resume = plan.run.is_some() && plan.run == input.unfinished;
-    // The first tick leaves a mark (the latest fire before it, not counted as
-    // missed), so that a later tick knows it is not the first.
-    let before_first = if first_tick && plan.run.is_none() {
-        schedule.latest_at_or_before(input.now)
-    } else {
-        None
-    };
     Decision { stale, missed: plan.missed, missed_more: plan.missed_more, run: plan.run, resume, before_first }
 }
 
@@ -212,6 +215,7 @@ fn record(
         );
     }
     if let Some(fire) = decision.before_first {
+        tracing::info!("{campaign}: first tick; the fire of {} came before it and is not sent", occurrence(fire));
         ledger.record_fires(campaign, &[fire], FireStatus::Missed, Some(BEFORE_FIRST_TICK), now)?;
     }
     let Some(fire) = decision.run else { return Ok(None) };
@@ -358,6 +362,9 @@ fn run_fire(
         resend_unknown: false,
         limit: None,
         only: None,
+        out: None,
+        pinned: None,
+        max_plan_age: chrono::TimeDelta::MAX,
     };
     let outcome = execute(Some(ledger), &request, campaign);
     let recorded = match &outcome {

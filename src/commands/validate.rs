@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{Exit, Failure, Outcome, output, print_diagnostics};
+use crate::campaign::validate::duplicate_id_errors;
 use crate::campaign::{Diagnostic, validate_file};
 use crate::cli::Format;
 
@@ -52,6 +53,7 @@ pub fn run(paths: &[PathBuf], now: DateTime<Utc>, format: Format) -> Outcome {
         };
         results.push((file, diags));
     }
+    mark_duplicate_ids(&files, &mut results);
     let invalid = results.iter().filter(|(_, (ok, _))| !ok).count();
     match format {
         Format::Json => {
@@ -69,4 +71,15 @@ pub fn run(paths: &[PathBuf], now: DateTime<Utc>, format: Format) -> Outcome {
         return Err(Failure::invalid("no campaign files (*.yaml, *.yml) found"));
     }
     if invalid > 0 { Err(Failure::printed()) } else { Ok(Exit::Done) }
+}
+
+/// Two files with one campaign id are both invalid (SPEC §2).
+fn mark_duplicate_ids(files: &[PathBuf], results: &mut [(&PathBuf, (bool, Vec<Diagnostic>))]) {
+    for d in duplicate_id_errors(files) {
+        if let Some((_, (ok, diags))) = results.iter_mut().find(|(f, _)| **f == d.file) {
+            *ok = false;
+            diags.push(d);
+            diags.sort_by_key(|d| (d.line, d.col));
+        }
+    }
 }

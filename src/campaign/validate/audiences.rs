@@ -6,6 +6,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use chrono::TimeDelta;
+use chrono_tz::Tz;
 
 use super::Validator;
 use crate::audience::{self, Recipient};
@@ -36,10 +37,11 @@ impl Validator<'_> {
                 );
                 continue;
             }
+            let timezone = self.audience_timezone(&at, a);
             let source = if let Some(file) = &a.file {
                 self.audience_file(&format!("{at}/file"), file, variables)
             } else if let Some(rows) = &a.recipients {
-                Some(AudienceSource::Inline(self.inline(&at, rows)))
+                Some(AudienceSource::Inline(self.inline(&at, rows, timezone)))
             } else {
                 let c = a.conversations.as_ref().expect("one of three");
                 if page.is_some_and(|p| p.provider != Provider::Graph) {
@@ -54,7 +56,7 @@ impl Validator<'_> {
                 Some(AudienceSource::Conversations(within))
             };
             if let Some(source) = source {
-                out.push(Audience { page: a.page.clone(), source });
+                out.push(Audience { page: a.page.clone(), source, timezone });
             }
         }
         out
@@ -75,24 +77,39 @@ impl Validator<'_> {
             );
             return None;
         };
-        match std::fs::metadata(&path) {
-            Ok(m) if m.is_file() => {}
-            Ok(_) => self.error(at, format!("{} is not a file", path.display()), "name a .csv or .jsonl file"),
-            Err(e) => self.error(
-                at,
-                format!("cannot open {}: {e}", path.display()),
-                "paths are relative to the campaign file; check the spelling",
-            ),
-        }
-        if let AudienceSource::Csv(p) = &source {
+        let is_file = match std::fs::metadata(&path) {
+            Ok(m) if m.is_file() => true,
+            Ok(_) => {
+                self.error(at, format!("{} is not a file", path.display()), "name a .csv or .jsonl file");
+                false
+            }
+            Err(e) => {
+                self.error(
+                    at,
+                    format!("cannot open {}: {e}", path.display()),
+                    "paths are relative to the campaign file; check the spelling",
+                );
+                false
+            }
+        };
+        if let AudienceSource::Csv(p) = &source
+            && is_file
+        {
             self.check_csv_columns(at, p, variables);
         }
         Some(source)
     }
 
-    /// Warns when the header lacks a column the message's templates use.
+    /// The header must be readable, have `id`, and have a column for every
+    /// variable of the message: without it every row of the file would fail.
     fn check_csv_columns(&mut self, at: &str, path: &Path, variables: &BTreeSet<String>) {
-        let Ok(header) = audience::csv::read_header(path) else { return };
+        let header = match audience::csv::read_header(path) {
+            Ok(h) => h,
+            Err(e) => {
+                self.error(at, e, "an audience file is CSV in UTF-8 with a header line");
+                return;
+            }
+        };
         if !header.iter().any(|h| h == "id") {
             self.error(
                 at,
@@ -104,19 +121,50 @@ impl Validator<'_> {
         let missing: Vec<&str> =
             variables.iter().map(String::as_str).filter(|v| !header.iter().any(|h| h == v)).collect();
         if !missing.is_empty() {
-            self.warn(
+            let names: Vec<String> = missing.iter().map(|m| format!("`{m}`")).collect();
+            self.error(
                 at,
-                format!("the message uses {} but {} has no such column", missing.join(", "), path.display()),
-                "add the column, or its recipients are skipped as template_error unless another audience provides it",
+                format!(
+                    "the message uses {} but {} has no such column, so every row of it would fail",
+                    names.join(", "),
+                    path.display()
+                ),
+                "add the column to the file's header line, or take the variable out of the message",
             );
         }
     }
 
-    fn inline(&mut self, at: &str, rows: &[crate::campaign::model::InlineRecipient]) -> Vec<Recipient> {
+    /// The audience's `timezone`, checked (SPEC §2: local times in audience files).
+    fn audience_timezone(&mut self, at: &str, a: &crate::campaign::model::AudienceSpec) -> Option<Tz> {
+        let name = a.timezone.as_deref()?;
+        if a.conversations.is_some() {
+            self.error_at_key(
+                &format!("{at}/timezone"),
+                "`timezone` reads the times of a file or of inline rows; conversations carry their own",
+                "remove `timezone` from this audience",
+            );
+            return None;
+        }
+        match crate::schedule::parse_timezone(name) {
+            Ok(zone) => Some(zone),
+            Err(e) => {
+                let hint = e.hint().to_string();
+                self.error(&format!("{at}/timezone"), e.to_string(), hint);
+                None
+            }
+        }
+    }
+
+    fn inline(
+        &mut self,
+        at: &str,
+        rows: &[crate::campaign::model::InlineRecipient],
+        zone: Option<Tz>,
+    ) -> Vec<Recipient> {
         let mut out = Vec::with_capacity(rows.len());
         for (j, row) in rows.iter().enumerate() {
             let row_at = format!("{at}/recipients/{j}");
-            let last = match row.last_interaction.as_deref().map(|t| audience::parse_time(t, self.now)) {
+            let last = match row.last_interaction.as_deref().map(|t| audience::parse_time_in(t, self.now, zone)) {
                 None => None,
                 Some(Ok(t)) => Some(t),
                 Some(Err(e)) => {
@@ -143,21 +191,26 @@ impl Validator<'_> {
                 );
             }
             let path = self.dir().join(&s.file);
-            match audience::csv::read_header(&path) {
-                Ok(h) if h.iter().any(|c| c == "id") => {}
-                Ok(h) => self.error(
-                    &format!("/suppress/{i}/file"),
-                    format!("{} has no `id` column (its header is: {})", path.display(), h.join(",")),
-                    "an opt-out list is a CSV with an `id` column",
-                ),
-                Err(e) => self.error(
-                    &format!("/suppress/{i}/file"),
-                    format!("cannot read {}: {e}", path.display()),
-                    "paths are relative to the campaign file; check the spelling",
-                ),
-            }
+            self.check_opt_outs(&format!("/suppress/{i}/file"), &path);
             out.push(Suppress { page: s.page.clone(), file: path });
         }
         out
+    }
+
+    /// An opt-out list is read whole (they are short): a run refuses a list
+    /// with a row whose id cannot be read, so `validate` does too.
+    fn check_opt_outs(&mut self, at: &str, path: &Path) {
+        if let Err(e) = std::fs::File::open(path) {
+            self.error(
+                at,
+                format!("cannot read {}: {e}", path.display()),
+                "paths are relative to the campaign file; check the spelling",
+            );
+            return;
+        }
+        if let Err(e) = audience::csv::read_opt_outs(path) {
+            let hint = e.hint.clone().unwrap_or_default();
+            self.error(at, format!("{}:{}: {}", path.display(), e.line, e.message), hint);
+        }
     }
 }

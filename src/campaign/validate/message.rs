@@ -85,13 +85,14 @@ impl Validator<'_> {
             _ => {}
         }
         self.check_limits();
+        self.check_fixed_text_limits();
         self.check_attachment();
         self.check_utility_template();
     }
 
     fn check_limits(&mut self) {
         let m = &self.raw.message;
-        if let Some(text) = m.text.as_deref().filter(|t| !t.contains("{{")) {
+        if let Some(text) = m.text.as_deref().filter(|t| !is_templated(t)) {
             let n = text.chars().count();
             if n >= limits::TEXT_BELOW {
                 self.error(
@@ -140,7 +141,7 @@ impl Validator<'_> {
                             "write `{ title: Track, payload: TRACK_ORDER }`",
                         );
                     }
-                    if let Some(title) = q.title.as_deref().filter(|t| !t.contains("{{")) {
+                    if let Some(title) = q.title.as_deref().filter(|t| !is_templated(t)) {
                         let n = title.chars().count();
                         if n > limits::QUICK_REPLY_TITLE_MAX {
                             self.error(
@@ -153,7 +154,7 @@ impl Validator<'_> {
                             );
                         }
                     }
-                    if let Some(p) = &q.payload
+                    if let Some(p) = q.payload.as_ref().filter(|p| !is_templated(p))
                         && p.chars().count() > limits::QUICK_REPLY_PAYLOAD_MAX
                     {
                         self.error(&format!("{at}/payload"), "the payload is over 1000 characters", "shorten it");
@@ -302,7 +303,90 @@ impl Validator<'_> {
         }
     }
 
+    /// minijinja's parser and renderer recurse once per operator, filter and
+    /// block, on the sending threads too: a template of thousands of `-` or
+    /// `|upper` overflows the stack. Templates are kept to a size that real
+    /// messages never reach and that is far from any stack (see the tests).
+    fn templates_within_bounds(&mut self) -> bool {
+        let m = &self.raw.message;
+        let mut strings: Vec<(String, &str)> = Vec::new();
+        strings.extend(m.text.as_deref().map(|t| ("/message/text".to_string(), t)));
+        for (i, q) in m.quick_replies.iter().flatten().enumerate() {
+            strings.extend(q.title.as_deref().map(|t| (format!("/message/quick_replies/{i}/title"), t)));
+            strings.extend(q.payload.as_deref().map(|t| (format!("/message/quick_replies/{i}/payload"), t)));
+        }
+        for (c, comp) in m.template.iter().flat_map(|t| t.components.iter().enumerate()) {
+            for (p, param) in comp.parameters.iter().enumerate() {
+                let at = format!("/message/template/components/{c}/parameters/{p}");
+                for (field, value) in [("text", &param.text), ("payload", &param.payload), ("url", &param.url)] {
+                    strings.extend(value.as_deref().map(|v| (format!("{at}/{field}"), v)));
+                }
+            }
+        }
+        let mut ok = true;
+        for (at, text) in strings {
+            if let Some(problem) = template_bounds(text) {
+                self.error(
+                    &at,
+                    problem,
+                    format!(
+                        "keep a template to at most {MAX_TEMPLATE_TAGS} `{{{{ }}}}`/`{{% %}}` tags of at most {MAX_TAG_CHARS} characters and {MAX_TAG_NESTING} nested brackets each; compute long expressions into an audience column"
+                    ),
+                );
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    /// A templated string whose fixed text alone breaks a limit fails for
+    /// every recipient (SPEC §2), so the file is invalid.
+    fn check_fixed_text_limits(&mut self) {
+        let m = &self.raw.message;
+        let mut checks: Vec<(String, &str, usize, &str)> = Vec::new();
+        if let Some(t) = &m.text {
+            checks.push(("/message/text".into(), t, limits::TEXT_BELOW - 1, "fewer than 2000"));
+        }
+        for (i, q) in m.quick_replies.iter().flatten().enumerate() {
+            if let Some(t) = &q.title {
+                checks.push((
+                    format!("/message/quick_replies/{i}/title"),
+                    t,
+                    limits::QUICK_REPLY_TITLE_MAX,
+                    "at most 20",
+                ));
+            }
+            if let Some(p) = &q.payload {
+                checks.push((
+                    format!("/message/quick_replies/{i}/payload"),
+                    p,
+                    limits::QUICK_REPLY_PAYLOAD_MAX,
+                    "at most 1000",
+                ));
+            }
+        }
+        let over: Vec<(String, usize, &str)> = checks
+            .into_iter()
+            .filter(|(_, text, _, _)| is_templated(text))
+            .map(|(at, text, max, says)| (at, fixed_chars(text), max, says))
+            .filter(|(_, n, max, _)| n > max)
+            .map(|(at, n, _, says)| (at, n, says))
+            .collect();
+        for (at, n, says) in over {
+            self.error(
+                &at,
+                format!(
+                    "the fixed text of this template alone is {n} characters (its {{{{ }}}} parts not counted); Meta takes {says}, so every recipient would fail"
+                ),
+                "shorten the fixed text",
+            );
+        }
+    }
+
     pub(super) fn message(&mut self) -> Option<MessageTemplate> {
+        if !self.templates_within_bounds() {
+            return None;
+        }
         match MessageTemplate::compile(&self.raw.message) {
             Ok(m) => Some(m),
             Err(errors) => {
@@ -316,5 +400,160 @@ impl Validator<'_> {
                 None
             }
         }
+    }
+}
+
+/// Tags (`{{ }}`, `{% %}`, `{# #}`) one templated string may hold.
+const MAX_TEMPLATE_TAGS: usize = 100;
+/// Characters inside one tag.
+const MAX_TAG_CHARS: usize = 300;
+/// Brackets (`(`, `[`, `{`) nested inside one tag.
+const MAX_TAG_NESTING: usize = 20;
+
+/// Why a template is too large to compile safely, if it is.
+fn template_bounds(source: &str) -> Option<String> {
+    let mut tags = 0usize;
+    for (start, _) in source.match_indices('{') {
+        let rest = &source[start + 1..];
+        let close = match rest.as_bytes().first() {
+            Some(b'{') => "}}",
+            Some(b'%') => "%}",
+            Some(b'#') => "#}",
+            _ => continue,
+        };
+        tags += 1;
+        if tags > MAX_TEMPLATE_TAGS {
+            return Some(format!("the template has more than {MAX_TEMPLATE_TAGS} tags"));
+        }
+        let inner = &rest[1..];
+        let len = inner.find(close).unwrap_or(inner.len());
+        let chars = inner[..len].chars().count();
+        if chars > MAX_TAG_CHARS {
+            return Some(format!("a template tag holds {chars} characters"));
+        }
+        let mut depth = 0usize;
+        for b in inner[..len].bytes() {
+            match b {
+                b'(' | b'[' | b'{' => depth += 1,
+                b')' | b']' | b'}' => depth = depth.saturating_sub(1),
+                _ => {}
+            }
+            if depth > MAX_TAG_NESTING {
+                return Some(format!("a template tag nests brackets deeper than {MAX_TAG_NESTING} levels"));
+            }
+        }
+    }
+    None
+}
+
+fn is_templated(text: &str) -> bool {
+    text.contains("{{") || text.contains("{%") || text.contains("{#")
+}
+
+/// Where the next `{{`, `{%` or `{#` starts.
+fn next_tag(text: &str) -> Option<usize> {
+    text.match_indices('{').map(|(i, _)| i).find(|&i| matches!(text.as_bytes().get(i + 1), Some(b'{' | b'%' | b'#')))
+}
+
+/// The characters a template always prints: the text outside `{{ }}`,
+/// `{% %}` and `{# #}`, and outside every block (`{% if %}`, `{% for %}`,
+/// ...), whose body may not print. It never counts more than any rendering
+/// prints, so a string over a limit by this count is over it for everyone.
+fn fixed_chars(source: &str) -> usize {
+    const OPENERS: [&str; 9] = ["if", "for", "macro", "call", "filter", "block", "raw", "with", "autoescape"];
+    let mut rest = source;
+    let mut depth = 0usize;
+    let mut count = 0usize;
+    let mut trim_next = false;
+    loop {
+        let next = next_tag(rest);
+        let (literal, tag) = match next {
+            Some(i) => (&rest[..i], Some(&rest[i..])),
+            None => (rest, None),
+        };
+        let mut literal = if trim_next { literal.trim_start() } else { literal };
+        if tag.is_some_and(|t| t[2..].starts_with('-')) {
+            literal = literal.trim_end();
+        }
+        if depth == 0 {
+            count += literal.chars().count();
+        }
+        let Some(tag) = tag else { return count };
+        let close = match &tag[..2] {
+            "{{" => "}}",
+            "{%" => "%}",
+            _ => "#}",
+        };
+        let Some(end) = tag[2..].find(close) else { return count };
+        let inner = &tag[2..2 + end];
+        trim_next = inner.ends_with('-');
+        if tag.starts_with("{%") {
+            let word = inner.trim_matches(['-', '+', ' ', '\t', '\n', '\r']).split_whitespace().next().unwrap_or("");
+            if word.starts_with("end") {
+                depth = depth.saturating_sub(1);
+            } else if OPENERS.contains(&word) || (word == "set" && !inner.contains('=')) {
+                depth += 1;
+            }
+        }
+        rest = &tag[2 + end + close.len()..];
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{MAX_TAG_CHARS, MAX_TAG_NESTING, MAX_TEMPLATE_TAGS, fixed_chars, template_bounds};
+    use crate::template::MessageTemplate;
+
+    /// The largest templates the bounds let through compile and render on a
+    /// 1 MiB stack (tokio's workers have 2 MiB) in a debug build.
+    #[test]
+    fn templates_at_the_bounds_compile_and_render_on_a_small_stack() {
+        let n = MAX_TAG_CHARS - 4;
+        let nested = MAX_TEMPLATE_TAGS / 2;
+        let worst = [
+            format!("{{{{ {}x }}}}", "-".repeat(n)),
+            format!("{{{{ {}x }}}}", "not ".repeat(n / 4)),
+            format!("{{{{ x{} }}}}", "+x".repeat(n / 2)),
+            format!("{{{{ x{} }}}}", "|upper".repeat(n / 6)),
+            format!("{{{{ {}x{} }}}}", "(".repeat(MAX_TAG_NESTING), ")".repeat(MAX_TAG_NESTING)),
+            format!("{{{{ {}{} }}}}", "[".repeat(MAX_TAG_NESTING), "]".repeat(MAX_TAG_NESTING)),
+            format!("{}x{}", "{% if x %}".repeat(nested), "{% endif %}".repeat(nested)),
+            format!("{}x{}", "{% for i in [1] %}".repeat(nested), "{% endfor %}".repeat(nested)),
+            "{% macro f(n) %}{{ f(n) }}{% endmacro %}{{ f(1) }}".to_string(),
+            "{% set f = self %}{% include 'x' %}{{ x }}".to_string(),
+        ];
+        for source in worst {
+            assert_eq!(template_bounds(&source), None, "{source}");
+            std::thread::Builder::new()
+                .stack_size(1024 * 1024)
+                .spawn(move || {
+                    let spec = serde_json::from_value(serde_json::json!({ "text": source })).unwrap();
+                    if let Ok(t) = MessageTemplate::compile(&spec) {
+                        let _ = t.render([("x", "1")]);
+                    }
+                })
+                .unwrap()
+                .join()
+                .unwrap();
+        }
+    }
+
+    #[test]
+    fn templates_over_the_bounds_are_named() {
+        assert!(template_bounds(&format!("{{{{ {}x }}}}", "-".repeat(5000))).unwrap().contains("5003 characters"));
+        assert!(template_bounds(&"{{ x }}".repeat(101)).unwrap().contains("more than 100 tags"));
+        assert_eq!(template_bounds("Hi {{ first_name }}, {not a tag}"), None);
+        assert!(template_bounds(&format!("{{{{ {}x }}}}", "(".repeat(21))).unwrap().contains("deeper than 20"));
+    }
+
+    #[test]
+    fn fixed_text_leaves_out_expressions_comments_and_blocks() {
+        assert_eq!(fixed_chars("Hi {{ name }}, bye"), 8);
+        assert_eq!(fixed_chars("a{# note #}b"), 2);
+        assert_eq!(fixed_chars("x{% if a %}long text{% else %}other{% endif %}y"), 2);
+        assert_eq!(fixed_chars("x{% for i in l %}{% if i %}t{% endif %}u{% endfor %}y"), 2);
+        assert_eq!(fixed_chars("a  {{- b -}}  c"), 2);
+        assert_eq!(fixed_chars("{% set x = 1 %}ab"), 2);
+        assert_eq!(fixed_chars("é{{ unclosed"), 1);
     }
 }

@@ -8,8 +8,11 @@
 //! in `audiences.rs`.
 
 mod audiences;
+mod ids;
 mod launch;
 mod message;
+
+pub use ids::{IdSite, duplicate_id_errors, duplicate_ids, files_of, id_site};
 
 use std::path::{Path, PathBuf};
 

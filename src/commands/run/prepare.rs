@@ -24,6 +24,8 @@ pub struct Prepared {
     pub tokens: Vec<String>,
     /// The HTTP client.
     pub client: Client,
+    /// The ids each conversations audience fetched, per page id (pinned plans hash them).
+    pub conversation_ids: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Validates a campaign file, printing its warnings, or its errors.
@@ -35,7 +37,7 @@ pub fn validated(path: &Path, now: DateTime<Utc>) -> Result<Campaign, Failure> {
         }
         Err(d) => {
             print_diagnostics(&d);
-            Err(Failure::invalid(format!("{}: invalid campaign", path.display())))
+            Err(Failure::at(path, "invalid campaign"))
         }
     }
 }
@@ -52,13 +54,13 @@ pub fn prepare(campaign: Campaign, now: DateTime<Utc>, need_tokens: bool) -> Res
         match std::env::var(&page.token_env) {
             Ok(t) if !t.trim().is_empty() => tokens.push(t.trim().to_string()),
             _ if need_tokens || needs_conversations(&page.id) => {
-                return Err(Failure::invalid(format!(
-                    "{}: the environment variable {} (token of page {}) is not set\n  help: export {}=<page access token>",
-                    path.display(),
-                    page.token_env,
-                    page.id,
-                    page.token_env
-                )));
+                return Err(Failure::at(
+                    &path,
+                    format!(
+                        "the environment variable {} (token of page {}) is not set\n  help: export {}=<page access token>",
+                        page.token_env, page.id, page.token_env
+                    ),
+                ));
             }
             _ => tokens.push(String::new()),
         }
@@ -67,15 +69,15 @@ pub fn prepare(campaign: Campaign, now: DateTime<Utc>, need_tokens: bool) -> Res
     let fetched = fetch_conversations(&campaign, &client, &tokens, now)?;
     let audiences = merge::load(&campaign, now, &fetched);
     report_rows(&audiences);
-    if let Some(e) = audiences.unreadable_opt_outs.first() {
-        return Err(Failure::invalid(format!(
-            "{}:{}: cannot read the opt-out list: {}\n  help: fix or remove the `suppress` entry; without it people who opted out could be messaged",
-            e.file.display(),
-            e.line,
-            e.message
-        )));
+    // Unusable audience files and opt-out lists (SPEC §1, §2): nothing is sent.
+    let unusable: Vec<_> = audiences.unusable.iter().chain(&audiences.unreadable_opt_outs).collect();
+    if !unusable.is_empty() {
+        unusable.iter().for_each(|e| eprintln!("{e}"));
+        return Err(Failure::printed());
     }
-    Ok(Prepared { campaign: Arc::new(campaign), audiences: Arc::new(audiences), tokens, client })
+    let conversation_ids =
+        fetched.iter().map(|(page, rows)| (page.clone(), rows.iter().map(|r| r.id.clone()).collect())).collect();
+    Ok(Prepared { campaign: Arc::new(campaign), audiences: Arc::new(audiences), tokens, client, conversation_ids })
 }
 
 fn report_rows(audiences: &Audiences) {
@@ -121,10 +123,9 @@ fn fetch_conversations(
             }
             // The error says how to fix it (a token, a host, a throttle…).
             Err(e) => {
-                return Err(Failure::invalid(format!("{}: {}", campaign.path.display(), redactor.redact(&e.to_string()))));
+                return Err(Failure::at(&campaign.path, redactor.redact(&e.to_string())));
             }
         }
     }
     Ok(out)
 }
-
