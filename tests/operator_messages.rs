@@ -2,6 +2,8 @@
 //! campaign without a schedule, log lines with a level and a timestamp
 //! when stderr is not a terminal.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use common::*;
@@ -35,7 +37,8 @@ fn log_lines_under_cron_carry_a_timestamp_and_a_level() {
     let out = ws.run(Some(&sb), &["tick", "campaigns", "--now", "2026-11-22T00:05:00Z"], &[("T", "tok")]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let stderr = String::from_utf8_lossy(&out.stderr);
-    let logged: Vec<&str> = stderr.lines().filter(|l| l.contains("running occurrence") || l.contains("reports go to")).collect();
+    let logged: Vec<&str> =
+        stderr.lines().filter(|l| l.contains("running occurrence") || l.contains("reports go to")).collect();
     assert_eq!(logged.len(), 2, "{stderr}");
     for line in logged {
         let (stamp, rest) = line.split_once(' ').unwrap();

@@ -3,6 +3,8 @@
 //! a first tick misses nothing; an empty directory says so; the "already
 //! running" error names the holder's PID.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use std::path::Path;
@@ -66,7 +68,11 @@ fn tick_dry_run_says_what_it_would_do_and_changes_nothing() {
 
     // Not due: says when the next fire is.
     let early = ws.run(Some(&sb), &["tick", "campaigns", "--now", "2026-11-22T12:00:00Z", "--dry-run"], &[]);
-    assert!(text(&early).contains("daily: would pass over: not due (next fire 2026-11-23T02:00:00Z)"), "{}", text(&early));
+    assert!(
+        text(&early).contains("daily: would pass over: not due (next fire 2026-11-23T02:00:00Z)"),
+        "{}",
+        text(&early)
+    );
 
     // The next day's fire is due at 02:00Z on the 23rd.
     ws.write("campaigns/daily.yaml", &scheduled("daily", "2026-11-23T01:00:00Z", ""));
@@ -85,7 +91,11 @@ fn tick_dry_run_says_what_it_would_do_and_changes_nothing() {
 
     // Three days later: the 23rd and 24th are missed, the 25th runs.
     let late = ws.run(Some(&sb), &["tick", "campaigns", "--now", "2026-11-25T02:10:00Z", "--dry-run"], &[]);
-    assert!(text(&late).contains("daily: would record 2 fires as missed (past catch_up); latest 2026-11-24T02:00:00Z"), "{}", text(&late));
+    assert!(
+        text(&late).contains("daily: would record 2 fires as missed (past catch_up); latest 2026-11-24T02:00:00Z"),
+        "{}",
+        text(&late)
+    );
     assert!(text(&late).contains("daily: would run fire 2026-11-25T02:00:00Z"), "{}", text(&late));
     assert_eq!(snapshot(&ledger), before);
 

@@ -6,6 +6,8 @@
 //! binary (a flag renamed, a file missing, a `--now` that sends nobody), this
 //! test fails.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use std::path::{Path, PathBuf};
@@ -85,7 +87,10 @@ fn the_readme_rehearsal_runs_as_written() {
         }
         let words: Vec<&str> = command.split_whitespace().collect();
         assert_eq!(words[0], "target/release/pagecast", "each command calls the built binary: {line}");
-        let expected: i32 = comment.strip_prefix("exit ").and_then(|c| c.split(|ch: char| !ch.is_ascii_digit()).next()?.parse().ok()).unwrap_or(0);
+        let expected: i32 = comment
+            .strip_prefix("exit ")
+            .and_then(|c| c.split(|ch: char| !ch.is_ascii_digit()).next()?.parse().ok())
+            .unwrap_or(0);
         let out = Command::new(env!("CARGO_BIN_EXE_pagecast"))
             .args(&words[1..])
             .current_dir(dir.path())

@@ -75,7 +75,8 @@ impl Rate {
 /// `rate` is results per second; `paused` is (until, code) in Unix seconds.
 fn pace(done: u64, total: u64, rate: f64, paused: Option<(u64, Option<i64>)>) -> String {
     if let Some((until, code)) = paused {
-        let at = chrono::DateTime::from_timestamp(until as i64, 0).map_or_else(String::new, |t| t.format("%H:%M:%S UTC").to_string());
+        let at = chrono::DateTime::from_timestamp(until as i64, 0)
+            .map_or_else(String::new, |t| t.format("%H:%M:%S UTC").to_string());
         let code = code.map_or_else(String::new, |c| format!(" (code {c})"));
         return format!("paused until {at}{code}");
     }
@@ -154,7 +155,12 @@ async fn log_lines(campaign: Arc<Campaign>, progress: Vec<Arc<Progress>>) {
         for ((page, p), rate) in campaign.pages.iter().zip(&progress).zip(&mut rates) {
             let (done, total) = (p.done(), p.total.load(Ordering::Relaxed));
             let per_second = rate.sample(now, done);
-            tracing::info!("page {}: {done}/{total} done, {}: {}", page.id, pace(done, total, per_second, p.paused(unix)), line(p));
+            tracing::info!(
+                "page {}: {done}/{total} done, {}: {}",
+                page.id,
+                pace(done, total, per_second, p.paused(unix)),
+                line(p)
+            );
         }
     }
 }

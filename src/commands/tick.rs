@@ -63,7 +63,10 @@ pub fn run(dir: &Path, clock: Clock, state: Option<PathBuf>, report_dir: &Path, 
                 continue;
             }
             Err(_) => {
-                tracing::error!("{}: reading this campaign crashed (a pagecast bug); the others still run", file.display());
+                tracing::error!(
+                    "{}: reading this campaign crashed (a pagecast bug); the others still run",
+                    file.display()
+                );
                 worst = worst.max(Exit::Invalid);
                 continue;
             }

@@ -385,14 +385,35 @@ struct Timeline {
     bucket_ms: i64,
     /// (page or "N other pages", sends per bucket, total sends), most sends first.
     series: Vec<(String, Vec<u64>, u64)>,
-    /// Throttling pauses inside the axis: (page, from, until, code).
-    pauses: Vec<(String, DateTime<Utc>, DateTime<Utc>, Option<i64>)>,
+    /// Throttling pauses inside the axis.
+    pauses: Vec<Shade>,
 }
+
+/// A throttling pause clipped to the axis: (page, from, until, code).
+type Shade = (String, DateTime<Utc>, DateTime<Utc>, Option<i64>);
 
 /// Bucket widths a caption can state plainly, in milliseconds.
 const NICE_BUCKETS_MS: [i64; 20] = [
-    1_000, 2_000, 5_000, 10_000, 15_000, 30_000, 60_000, 120_000, 300_000, 600_000, 900_000, 1_800_000,
-    3_600_000, 7_200_000, 10_800_000, 21_600_000, 43_200_000, 86_400_000, 172_800_000, 604_800_000,
+    1_000,
+    2_000,
+    5_000,
+    10_000,
+    15_000,
+    30_000,
+    60_000,
+    120_000,
+    300_000,
+    600_000,
+    900_000,
+    1_800_000,
+    3_600_000,
+    7_200_000,
+    10_800_000,
+    21_600_000,
+    43_200_000,
+    86_400_000,
+    172_800_000,
+    604_800_000,
 ];
 
 /// The smallest plain bucket width that splits `span_ms` into at most
@@ -591,6 +612,14 @@ fn timeline_chart(out: &mut String, timeline: &Timeline) -> fmt::Result {
             write!(out, "{:.1},{:.1} ", timeline.x(mid), plot_y(n, y_max))?;
         }
         write!(out, r#""><title>{}</title></polyline>"#, Esc(name))?;
+        // Few points: mark each, so that a one-point run still shows.
+        if counts.len() <= 60 {
+            for (bucket, &n) in counts.iter().enumerate() {
+                let (from, to) = timeline.bucket(bucket);
+                let (x, y) = (timeline.x(from + (to - from) / 2), plot_y(n, y_max));
+                write!(out, r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{}"/>"#, PALETTE[i])?;
+            }
+        }
     }
     out.push_str("</svg>");
     let per = duration(timeline.bucket_ms);
@@ -624,7 +653,11 @@ fn timeline_chart(out: &mut String, timeline: &Timeline) -> fmt::Result {
         }
         out.push_str("</tbody></table>");
         if timeline.pauses.len() > MAX_PAUSE_ROWS {
-            write!(out, r#"<p class="note">{} more pauses are in report.json.</p>"#, num((timeline.pauses.len() - MAX_PAUSE_ROWS) as u64))?;
+            write!(
+                out,
+                r#"<p class="note">{} more pauses are in report.json.</p>"#,
+                num((timeline.pauses.len() - MAX_PAUSE_ROWS) as u64)
+            )?;
         }
     }
     Ok(())
