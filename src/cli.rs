@@ -76,8 +76,12 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "text")]
         format: TextFormat,
     },
-    /// Print the campaign JSON Schema.
-    Schema,
+    /// Print the campaign JSON Schema (with --template, the template file's).
+    Schema {
+        /// Print the utility template file's schema instead.
+        #[arg(long)]
+        template: bool,
+    },
     /// Show who would be sent to, and why not (a dry run: nothing is sent or written).
     Plan {
         /// The campaign file.
@@ -140,6 +144,9 @@ pub enum Command {
         #[arg(long, value_enum, default_value = "table")]
         format: TableFormat,
     },
+    /// Utility templates as code: compare with each page, or create the missing ones.
+    #[command(subcommand)]
+    Templates(TemplatesCommand),
     /// Show what the ledger holds: occurrences, fires, one recipient's outcomes.
     Status {
         /// Only this campaign (its id, or its file).
@@ -154,6 +161,26 @@ pub enum Command {
         #[arg(long, env = "PAGECAST_STATE")]
         state: Option<PathBuf>,
     },
+}
+
+/// `pagecast templates plan|apply` (SPEC §7).
+#[derive(Debug, Subcommand)]
+pub enum TemplatesCommand {
+    /// Compare template files with each page's templates: create, ok, differs, or the status.
+    Plan(TemplatesArgs),
+    /// Create the missing templates (never edits or deletes), then show each status.
+    Apply(TemplatesArgs),
+}
+
+/// The arguments of `templates plan` and `templates apply`.
+#[derive(Debug, clap::Args)]
+pub struct TemplatesArgs {
+    /// Template files, or directories of *.yaml / *.yml (campaign files among them are passed over).
+    #[arg(required = true)]
+    pub paths: Vec<PathBuf>,
+    /// Only this page.
+    #[arg(long)]
+    pub page: Option<String>,
 }
 
 /// Flags shared by `plan` and `run`.

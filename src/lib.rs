@@ -19,4 +19,5 @@ pub mod report;
 pub mod schedule;
 pub mod send;
 pub mod template;
+pub mod template_file;
 pub mod vocab;

@@ -32,6 +32,8 @@ pub enum SkipReason {
     OutsideTagWindow,
     /// A template variable is undefined, or the rendered text breaks a limit.
     TemplateError,
+    /// The page's utility template is missing or not APPROVED (SPEC §7).
+    TemplateNotApproved,
 }
 
 impl SkipReason {
@@ -46,6 +48,7 @@ impl SkipReason {
             SkipReason::OutsideWindow => "outside_window",
             SkipReason::OutsideTagWindow => "outside_tag_window",
             SkipReason::TemplateError => "template_error",
+            SkipReason::TemplateNotApproved => "template_not_approved",
         }
     }
 }

@@ -4,6 +4,8 @@
 //! short and bounded; opt-out lists read only ids and never let a person
 //! through.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use std::process::Output;

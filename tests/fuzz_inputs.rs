@@ -12,6 +12,8 @@
 //! entry points (see README, "Fuzzing"); what they found is in
 //! `fuzz/corpus/`, which this test replays too.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 

@@ -1,6 +1,8 @@
 //! Campaign ids are unique within the tree given to `validate` (SPEC §2):
 //! two files with one id are both invalid, each message naming the other.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use common::*;

@@ -4,6 +4,8 @@
 //! overflows the stack — neither in `validate` nor inside `tick`, where one
 //! such file must not stop the other campaigns.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 mod common;
 
 use std::path::Path;

@@ -270,6 +270,9 @@ pub async fn handle(
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
+    if let Some(page) = crate::templates::route(&method, uri.path()) {
+        return crate::templates::handle(&sandbox, &page, &method, &uri, &headers, &body);
+    }
     let Some(endpoint) = Endpoint::route(&method, uri.path()) else {
         if uri.path().starts_with(LANDING) {
             return landing(&sandbox, &method, &uri, &headers, &body);

@@ -41,6 +41,12 @@ pub struct Config {
     pub conversations_page_size: usize,
     /// Display names of pages, shown as the page participant of conversations.
     pub page_names: HashMap<String, String>,
+    /// Message templates per page id at start (objects with `name`, `language`, …).
+    pub templates: HashMap<String, Vec<Value>>,
+    /// Created templates are APPROVED at once instead of PENDING.
+    pub templates_approve_on_create: bool,
+    /// Templates per page of `GET /{page}/message_templates`.
+    pub templates_page_size: usize,
     /// How paging links of conversations and messages are written.
     pub conversation_links: ConversationLinks,
 }
@@ -100,6 +106,11 @@ struct RawConfig {
     #[serde(default)]
     page_names: HashMap<String, String>,
     #[serde(default)]
+    templates: HashMap<String, Vec<Value>>,
+    #[serde(default)]
+    templates_approve_on_create: bool,
+    templates_page_size: Option<usize>,
+    #[serde(default)]
     conversation_links: ConversationLinks,
 }
 
@@ -128,6 +139,9 @@ impl Config {
             conversations: sort_conversations(raw.conversations)?,
             conversations_page_size: page_size(raw.conversations_page_size)?,
             page_names: raw.page_names,
+            templates: check_templates(raw.templates)?,
+            templates_approve_on_create: raw.templates_approve_on_create,
+            templates_page_size: raw.templates_page_size.unwrap_or(DEFAULT_PAGE_SIZE).max(1),
             conversation_links: raw.conversation_links,
         })
     }
@@ -147,6 +161,16 @@ fn parse_scripts(raw: HashMap<String, Vec<String>>) -> Result<HashMap<String, Ve
             Ok((key, script))
         })
         .collect()
+}
+
+/// Every configured template is an object with `name` and `language`.
+fn check_templates(raw: HashMap<String, Vec<Value>>) -> Result<HashMap<String, Vec<Value>>, String> {
+    for (page, list) in &raw {
+        if let Some(i) = list.iter().position(|t| !t["name"].is_string() || !t["language"].is_string()) {
+            return Err(format!("templates[{page:?}][{i}] needs `name` and `language` (strings)"));
+        }
+    }
+    Ok(raw)
 }
 
 /// Checks `random_fault`.

@@ -33,6 +33,22 @@ pub async fn reset(State(sandbox): State<Arc<Sandbox>>) -> Response {
     Json(json!({ "ok": true })).into_response()
 }
 
+/// `GET /_sandbox/templates`: every page's message templates.
+pub async fn templates(State(sandbox): State<Arc<Sandbox>>) -> Response {
+    let all = sandbox.templates.lock().unwrap_or_else(std::sync::PoisonError::into_inner).all();
+    Json(all).into_response()
+}
+
+/// `POST /_sandbox/templates/{page}/{name}/{language}/{approve|reject|pause|disable}`,
+/// body `{"reason": "…"}` optional: Meta's review, on command.
+pub async fn review_template(
+    State(sandbox): State<Arc<Sandbox>>,
+    axum::extract::Path((page, name, language, action)): axum::extract::Path<(String, String, String, String)>,
+    body: Bytes,
+) -> Response {
+    crate::templates::control(&sandbox, &page, &name, &language, &action, &body)
+}
+
 /// `PUT /_sandbox/config`: replace the whole config (same JSON as
 /// `--config`); a bad one is refused and the old one stays.
 pub async fn put_config(State(sandbox): State<Arc<Sandbox>>, body: Bytes) -> Response {

@@ -28,6 +28,8 @@ pub enum Kind {
     Harasocial,
     /// `GET /{page}/conversations`.
     Conversations,
+    /// `GET` / `POST /{page}/message_templates`.
+    Templates,
 }
 
 /// What is recorded of one request (everything but `seq` and `at`).

@@ -28,6 +28,7 @@ mod fault;
 mod journal;
 mod reply;
 mod state;
+mod templates;
 
 use std::fs::{File, OpenOptions};
 use std::future::Future;
@@ -89,6 +90,8 @@ fn router(sandbox: Arc<Sandbox>) -> Router {
         .route("/_sandbox/stats", get(control::stats))
         .route("/_sandbox/reset", post(control::reset))
         .route("/_sandbox/config", put(control::put_config))
+        .route("/_sandbox/templates", get(control::templates))
+        .route("/_sandbox/templates/{page}/{name}/{language}/{action}", post(control::review_template))
         .fallback(api::handle)
         .with_state(sandbox)
 }

@@ -22,12 +22,15 @@ pub struct Sandbox {
     pub latency_override: Option<u64>,
     /// The address the sandbox listens on, for links when `Host` is absent.
     pub local_addr: SocketAddr,
+    /// Page message templates (seeded from the config, changed by creates and reviews).
+    pub templates: Mutex<crate::templates::Store>,
 }
 
 impl Sandbox {
     /// A sandbox starting with `config`.
     pub fn new(config: Config, journal: Journal, latency_override: Option<u64>, local_addr: SocketAddr) -> Self {
         Self {
+            templates: Mutex::new(crate::templates::Store::from_config(&config)),
             config: RwLock::new(Arc::new(config)),
             attempts: Mutex::new(HashMap::new()),
             journal,
@@ -43,6 +46,7 @@ impl Sandbox {
 
     /// Replaces the config; fault scripts start again from their first entry.
     pub fn replace_config(&self, config: Config) {
+        *self.templates.lock().unwrap_or_else(PoisonError::into_inner) = crate::templates::Store::from_config(&config);
         *self.config.write().unwrap_or_else(PoisonError::into_inner) = Arc::new(config);
         self.clear_attempts();
     }

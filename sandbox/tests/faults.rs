@@ -2,6 +2,8 @@
 //! sandbox: redirects and where they lead, an endless body, a huge error, the
 //! outage (listener closed, connects refused) and Meta's messages.
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;

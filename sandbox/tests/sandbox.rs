@@ -3,6 +3,8 @@
 //! client, and check the contract pagecast's own tests rely on (answers,
 //! scripted faults, the journal, conversation paging).
 
+#![allow(clippy::unwrap_used)] // tests unwrap: a panic is the failure report
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::Path;

@@ -9,6 +9,7 @@ mod plan;
 mod progress;
 pub mod run;
 mod status;
+mod templates;
 mod tick;
 mod validate;
 
@@ -130,10 +131,15 @@ pub fn init_logging() {
 pub fn dispatch(cli: Cli) -> Exit {
     conclude(match cli.command {
         Command::Validate { paths, now, format } => validate::run(&paths, Clock::new(now).now(), format.into()),
-        Command::Schema => {
+        Command::Schema { template: false } => {
             output::print(&crate::campaign::schema::schema_text());
             Ok(Exit::Done)
         }
+        Command::Schema { template: true } => {
+            output::print(&crate::template_file::schema::schema_text());
+            Ok(Exit::Done)
+        }
+        Command::Templates(action) => templates::run(action),
         Command::Plan { campaign, common, report_dir, out } => plan::run(&campaign, &common, report_dir, out),
         Command::Run { campaign, dry_run, common, report_dir } => {
             if dry_run {

@@ -41,7 +41,9 @@ pub fn run(dir: &Path, clock: Clock, state: Option<PathBuf>, report_dir: &Path, 
         worst = Exit::Invalid;
     }
     let mut due = Vec::new();
-    for file in files.into_iter().filter(|f| !shared_ids.contains(f)) {
+    // Utility template files (SPEC §7) may sit beside the campaigns.
+    let campaigns = files.into_iter().filter(|f| !crate::template_file::is_template_path(f));
+    for file in campaigns.filter(|f| !shared_ids.contains(f)) {
         // One campaign's file, however broken, never stops the others.
         let validated = std::panic::catch_unwind(|| validate_file(&file, tick_now));
         let campaign = match validated {

@@ -6,9 +6,12 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use super::{Exit, Failure, Outcome, output, print_diagnostics};
+use crate::campaign::Diagnostic;
+use crate::campaign::load::{Loaded, load_file};
+use crate::campaign::model::UtilityTemplate;
 use crate::campaign::validate::duplicate_id_errors;
-use crate::campaign::{Diagnostic, validate_file};
 use crate::cli::Format;
+use crate::template_file::{self, TemplateFile};
 
 /// Campaign files under `paths` (directories walked recursively, sorted).
 pub fn campaign_files(paths: &[PathBuf]) -> Result<Vec<PathBuf>, String> {
@@ -46,13 +49,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
 pub fn run(paths: &[PathBuf], now: DateTime<Utc>, format: Format) -> Outcome {
     let files = campaign_files(paths).map_err(Failure::invalid)?;
     let mut results = Vec::with_capacity(files.len());
+    let mut templates = TemplateCheck::default();
     for file in &files {
-        let diags = match validate_file(file, now) {
-            Ok(c) => (true, c.warnings),
-            Err(d) => (false, d),
-        };
+        let diags = templates.validate_one(file, now, results.len());
         results.push((file, diags));
     }
+    templates.cross_check(&mut results);
     mark_duplicate_ids(&files, &mut results);
     let invalid = results.iter().filter(|(_, (ok, _))| !ok).count();
     match format {
@@ -84,6 +86,63 @@ fn mark_duplicate_ids(files: &[PathBuf], results: &mut [(&PathBuf, (bool, Vec<Di
         if let Some((_, (ok, diags))) = results.iter_mut().find(|(f, _)| **f == d.file) {
             *ok = false;
             diags.push(d);
+        }
+    }
+}
+
+/// Template files (SPEC §7) among the paths, and the UTILITY campaigns to
+/// hold against them once every file is read.
+#[derive(Default)]
+struct TemplateCheck {
+    templates: Vec<TemplateFile>,
+    /// (index in the results, the campaign as loaded, its template message).
+    utility: Vec<(usize, Loaded, UtilityTemplate)>,
+}
+
+impl TemplateCheck {
+    /// Validates one file of either kind: (valid, diagnostics).
+    fn validate_one(&mut self, file: &Path, now: DateTime<Utc>, index: usize) -> (bool, Vec<Diagnostic>) {
+        let loaded = match load_file(file) {
+            Ok(l) => l,
+            Err(d) => return (false, vec![d]),
+        };
+        if template_file::is_template_file(&loaded.value) {
+            return match template_file::validate(&loaded) {
+                Ok(t) => {
+                    self.templates.push(t);
+                    (true, Vec::new())
+                }
+                Err(d) => (false, d),
+            };
+        }
+        match crate::campaign::validate(&loaded, now) {
+            Ok(c) => {
+                if let Some(t) = c.message.spec().template.clone() {
+                    self.utility.push((index, loaded, t));
+                }
+                (true, c.warnings)
+            }
+            Err(d) => (false, d),
+        }
+    }
+
+    /// Duplicate template files, and each UTILITY campaign against the
+    /// template file of its name and language (when one is among the paths).
+    fn cross_check(&self, results: &mut [(&PathBuf, (bool, Vec<Diagnostic>))]) {
+        for d in super::templates::duplicates(&self.templates) {
+            if let Some((_, (ok, diags))) = results.iter_mut().find(|(f, _)| **f == d.file) {
+                *ok = false;
+                diags.push(d);
+            }
+        }
+        for (index, loaded, used) in &self.utility {
+            let Some(t) = self.templates.iter().find(|t| t.name == used.name && t.language == used.language) else {
+                continue;
+            };
+            let found = template_file::crosscheck::check(loaded, used, t);
+            let (ok, diags) = &mut results[*index].1;
+            *ok &= !found.iter().any(Diagnostic::is_error);
+            diags.extend(found);
             diags.sort_by_key(|d| (d.line, d.col));
         }
     }

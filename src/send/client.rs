@@ -174,6 +174,30 @@ impl Client {
     }
 }
 
+impl Client {
+    /// One Graph call for `templates` (list or create), unclassified: the
+    /// status, the `X-Business-Use-Case-Usage` header and the body (read up
+    /// to [`MAX_BODY`]), or how the transport failed. The token goes in the header.
+    pub async fn graph_call(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+        token: &str,
+        body: Option<Vec<u8>>,
+    ) -> Result<(u16, Option<String>, Vec<u8>), Transport> {
+        let mut request = self.http.request(method, url).bearer_auth(token);
+        if let Some(body) = body {
+            request = request.header(reqwest::header::CONTENT_TYPE, "application/json").body(body);
+        }
+        let response = request.send().await.map_err(|e| transport_kind(&e))?;
+        let status = response.status().as_u16();
+        let usage = response.headers().get("x-business-use-case-usage").and_then(|v| v.to_str().ok()).map(String::from);
+        match read_capped(response).await.map_err(|e| transport_kind(&e))? {
+            Body::Whole(bytes) | Body::Cut(bytes) => Ok((status, usage, bytes)),
+        }
+    }
+}
+
 /// The most of an answer body that is read (SPEC §4): a server that never
 /// ends its body cannot grow the process.
 pub const MAX_BODY: usize = 1 << 20;

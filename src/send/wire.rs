@@ -95,7 +95,7 @@ fn utility_template(t: &UtilityTemplate) -> Value {
         .components
         .iter()
         .map(|c| {
-            let params: Vec<Value> = c.parameters.iter().map(|p| serde_json::to_value(p).unwrap_or_default()).collect();
+            let params: Vec<Value> = c.parameters.iter().map(utility_parameter).collect();
             let kind = serde_json::to_value(c.kind).unwrap_or_default();
             json!({ "type": kind, "parameters": params })
         })
@@ -105,6 +105,19 @@ fn utility_template(t: &UtilityTemplate) -> Value {
         out["components"] = components.into();
     }
     out
+}
+
+/// A template parameter as Meta's utility-message guide writes it (SPEC §4):
+/// text parameters `{"type": "text"}`, buttons `POSTBACK` / `URL` in capitals.
+fn utility_parameter(p: &crate::campaign::model::TemplateParameter) -> Value {
+    let mut v = serde_json::to_value(p).unwrap_or_default();
+    let kind = match p.kind {
+        crate::campaign::model::ParameterKind::Text => "text",
+        crate::campaign::model::ParameterKind::Postback => "POSTBACK",
+        crate::campaign::model::ParameterKind::Url => "URL",
+    };
+    v["type"] = kind.into();
+    v
 }
 
 /// A body serialized once, with the recipient id spliced in per request.

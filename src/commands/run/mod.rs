@@ -90,6 +90,9 @@ pub fn execute(ledger: Option<&Ledger>, req: &RunRequest, campaign: Campaign) ->
     let started = Utc::now();
     // ── prepare ─────────────────────────────────────────────────────────
     let prepared = prepare(campaign, req.clock.now(), !req.dry_run)?;
+    // ── the utility template's status on each page (SPEC §7) ────────────
+    let blocked = crate::commands::templates::blocked_pages(&prepared.campaign, &prepared.tokens, &prepared.client)?;
+    let Some(blocked) = blocked else { return Ok(Exit::Aborted) };
     let pinned = match &req.pinned {
         Some(path) => {
             let pinned = pinned::read(path, &prepared.campaign, &req.occurrence)?;
@@ -99,7 +102,7 @@ pub fn execute(ledger: Option<&Ledger>, req: &RunRequest, campaign: Campaign) ->
         None => None,
     };
     // ── plan ────────────────────────────────────────────────────────────
-    let mut plan = plan_stage(ledger, req, &prepared)?;
+    let mut plan = plan_stage(ledger, req, &prepared, &blocked)?;
     if let Some(pinned) = &pinned {
         let (campaign, audiences) = (&prepared.campaign, &prepared.audiences);
         plan.only(|job| {
@@ -119,7 +122,12 @@ pub fn execute(ledger: Option<&Ledger>, req: &RunRequest, campaign: Campaign) ->
 
 /// Decides every recipient against what the ledger holds, then applies
 /// `--limit` and `--only`.
-fn plan_stage(ledger: Option<&Ledger>, req: &RunRequest, prepared: &Prepared) -> Result<Plan, Failure> {
+fn plan_stage(
+    ledger: Option<&Ledger>,
+    req: &RunRequest,
+    prepared: &Prepared,
+    blocked: &std::collections::HashMap<String, String>,
+) -> Result<Plan, Failure> {
     let (campaign, audiences) = (&*prepared.campaign, &*prepared.audiences);
     let prior = match ledger {
         Some(l) => l.prior(&campaign.id, &req.occurrence)?,
@@ -127,6 +135,7 @@ fn plan_stage(ledger: Option<&Ledger>, req: &RunRequest, prepared: &Prepared) ->
     };
     let options = PlanOptions { resend_unknown: req.resend_unknown };
     let mut plan = plan::plan(campaign, audiences, plan::prior_lookup(prior), req.clock.now(), options);
+    crate::template_file::status::block_pages(&mut plan, campaign, blocked);
     if let Some(ids) = &req.only {
         let wanted: std::collections::HashSet<&str> = ids.iter().map(|id| id.trim()).collect();
         let found: std::collections::HashSet<&str> =
