@@ -11,7 +11,7 @@ pub fn render(report: &Report, soonest: &[OutcomeRow]) -> String {
     let kind = if report.dry_run { "plan" } else { "run" };
     let _ = writeln!(out, "{kind} of {} (occurrence {})", report.campaign, report.occurrence);
     let counts = |s: &Summary| {
-        let mut parts = vec![format!("{} recipients", s.recipients)];
+        let mut parts = vec![format!("{} recipient{}", s.recipients, if s.recipients == 1 { "" } else { "s" })];
         for (name, n) in [
             ("planned", s.planned),
             ("sent", s.sent),
