@@ -51,6 +51,12 @@ fn document(out: &mut String, report: &Report) -> fmt::Result {
     count_table(out, "code", &report.failed_by_code, "No recipient failed.")?;
     unknown_note(out, report.summary.unknown)?;
     out.push_str("</section></div>");
+    if !report.not_attempted_by_reason.is_empty() {
+        out.push_str("<section><h2>Not attempted, by reason</h2>");
+        out.push_str(r#"<p class="note">Nothing was sent to them and nothing was learned about them: the next run of this occurrence sends to them.</p>"#);
+        count_table(out, "reason", &report.not_attempted_by_reason, "")?;
+        out.push_str("</section>");
+    }
     failures(out, report)?;
     footer(out)
 }

@@ -36,6 +36,12 @@ pub fn render(report: &Report, soonest: &[OutcomeRow]) -> String {
             let _ = writeln!(out, "  {reason:<22}{n:>8}");
         }
     }
+    if !report.not_attempted_by_reason.is_empty() {
+        let _ = writeln!(out, "not attempted by reason (a later run sends to them):");
+        for (reason, n) in &report.not_attempted_by_reason {
+            let _ = writeln!(out, "  {reason:<22}{n:>8}");
+        }
+    }
     if !report.failed_by_code.is_empty() {
         let _ = writeln!(out, "failed by code:");
         for (code, n) in &report.failed_by_code {

@@ -16,8 +16,6 @@ mod settle;
 
 use std::path::{Path, PathBuf};
 
-use chrono::Utc;
-
 pub use prepare::{Prepared, prepare, validated};
 
 use super::{Exit, Failure, Outcome};
