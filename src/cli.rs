@@ -121,9 +121,14 @@ pub enum Command {
         /// The ledger's directory.
         #[arg(long, env = "PAGECAST_STATE")]
         state: Option<PathBuf>,
-        /// Where reports go.
+        /// Where reports go. Relative paths are relative to the working
+        /// directory, which under cron is $HOME: give an absolute path there.
         #[arg(long, env = "PAGECAST_REPORT_DIR", default_value = "reports")]
         report_dir: PathBuf,
+        /// Print what this tick would do per campaign (run, resume, record
+        /// missed, pass over) and change nothing.
+        #[arg(long)]
+        dry_run: bool,
     },
     /// List a campaign's upcoming scheduled fires.
     Next {

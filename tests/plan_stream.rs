@@ -24,7 +24,9 @@ fn campaign() -> String {
         let mut text = String::new();
         for i in 0..6 {
             let at = if i % 3 == 0 { "2026-11-10T08:00:00Z" } else { RECENT };
-            text.push_str(&format!("      - {{ id: \"{prefix}{i}\", last_interaction: {at}, vars: {{ first_name: P{i} }} }}\n"));
+            text.push_str(&format!(
+                "      - {{ id: \"{prefix}{i}\", last_interaction: {at}, vars: {{ first_name: P{i} }} }}\n"
+            ));
         }
         text
     };
@@ -52,7 +54,9 @@ fn streamed_plan_json_means_what_the_whole_document_means() {
     // The pinned plan is the whole document built in memory, plus two keys.
     let pinned = ws.run(Some(&sb), &["plan", "c.yaml", "--now", NOW, "--out", "plan.json"], &[("T", "tok")]);
     assert_eq!(pinned.status.code(), Some(0), "{}", text(&pinned));
-    let mut whole: Value = serde_json::from_str(&std::fs::read_to_string(ws.write("x", "").parent().unwrap().join("plan.json")).unwrap()).unwrap();
+    let mut whole: Value =
+        serde_json::from_str(&std::fs::read_to_string(ws.write("x", "").parent().unwrap().join("plan.json")).unwrap())
+            .unwrap();
     let map = whole.as_object_mut().unwrap();
     map.remove("planned_at");
     map.remove("inputs");

@@ -23,7 +23,9 @@ fn report_html_renders_in_headless_chromium() {
         eprintln!("skipped: no chromium on this machine");
         return;
     };
-    let sb = Sandbox::start(&json!({"faults": {"2": ["graph:551"]}}));
+    // Recipient 3 is throttled once (code 613, a pause of about a second), so
+    // the chart has a pause to shade.
+    let sb = Sandbox::start(&json!({"faults": {"2": ["graph:551"], "3": ["graph:613", "ok"]}}));
     let ws = Workspace::new();
     ws.write("c.yaml", &graph_campaign("browser", "500725830264749", "T", &["1", "2", "3"], ""));
     let out = ws.run(Some(&sb), &["run", "c.yaml", "--now", NOW], &[("T", "tok")]);
@@ -43,10 +45,16 @@ fn report_html_renders_in_headless_chromium() {
     assert!(dom.contains("browser"), "the campaign id is on the page");
     assert!(dom.contains("551"), "the failure's code is in the failures table");
     assert!(dom.contains("<svg"), "the charts rendered");
+    assert!(dom.contains("paused by throttling (1)") && dom.contains(r#"<rect class="pause""#), "the pause is drawn");
+    assert!(dom.contains("Each point counts the messages sent by one page in"), "the caption states the interval");
 
     let png = ws.dir.join("report.png");
     let mut shot = Command::new(browser);
     base(&mut shot);
     shot.args(["--window-size=1100,1400", &format!("--screenshot={}", png.display()), &page]).output().unwrap();
     assert!(std::fs::metadata(&png).map(|m| m.len()).unwrap_or(0) > 20_000, "a screenshot with content");
+    // To look at it: PAGECAST_SCREENSHOT=/tmp/report.png cargo test --test report_browser
+    if let Some(keep) = std::env::var_os("PAGECAST_SCREENSHOT") {
+        std::fs::copy(&png, keep).unwrap();
+    }
 }

@@ -148,7 +148,9 @@ pub fn dispatch(cli: Cli) -> Exit {
                 run::command(&campaign, &common, crate::cli::report_dir(report_dir))
             }
         }
-        Command::Tick { dir, now, state, report_dir } => tick::run(&dir, Clock::new(now), state, &report_dir),
+        Command::Tick { dir, now, state, report_dir, dry_run } => {
+            tick::run(&dir, Clock::new(now), state, &report_dir, dry_run)
+        }
         Command::Next { campaign, count, now, format } => {
             next::run(&campaign, count.into(), Clock::new(now).now(), format.into())
         }

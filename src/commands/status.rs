@@ -112,7 +112,7 @@ fn print_table(rows: &[OccurrenceStatus], fires: &[FireRecord], missed: u64, cam
     if let Some(id) = campaign
         && missed > 0
     {
-        output::println(&format!("{id}: {missed} scheduled fire(s) missed"));
+        output::println(&format!("{id}: {missed} scheduled fire{} missed", if missed == 1 { "" } else { "s" }));
     }
     for f in fires {
         output::println(&format!(

@@ -66,7 +66,12 @@ pub fn run(paths: &[PathBuf], now: DateTime<Utc>, format: Format) -> Outcome {
         _ => {
             let all: Vec<Diagnostic> = results.iter().flat_map(|(_, (_, d))| d.clone()).collect();
             print_diagnostics(&all);
-            eprintln!("checked {} file(s): {} valid, {invalid} invalid", files.len(), files.len() - invalid);
+            eprintln!(
+                "checked {} file{}: {} valid, {invalid} invalid",
+                files.len(),
+                if files.len() == 1 { "" } else { "s" },
+                files.len() - invalid
+            );
         }
     }
     if files.is_empty() {

@@ -16,13 +16,15 @@ pub enum LedgerError {
     /// Another process (or another open handle) holds the campaign's lock.
     #[error(
         "campaign `{campaign}` is already being run by another pagecast process \
-         (its lock {path} is held); nothing was done: wait for that run to finish"
+         (its lock {path} is held{holder}); nothing was done: wait for that run to finish"
     )]
     Locked {
         /// The campaign id.
         campaign: String,
         /// The lock file.
         path: PathBuf,
+        /// ` by PID n` when the lock file names its holder, else empty.
+        holder: String,
     },
     /// The state directory or the database file cannot be created or opened.
     #[error(

@@ -41,13 +41,20 @@ pub(crate) fn acquire(locks_dir: &Path, campaign: &str) -> Result<CampaignLock, 
     match file.try_lock() {
         Ok(()) => {}
         Err(TryLockError::WouldBlock) => {
-            return Err(LedgerError::Locked { campaign: campaign.to_string(), path });
+            let holder = holder_pid(&path).map(|pid| format!(" by PID {pid}")).unwrap_or_default();
+            return Err(LedgerError::Locked { campaign: campaign.to_string(), path, holder });
         }
         Err(TryLockError::Error(e)) => return Err(LedgerError::io(&path, e)),
     }
     // For the operator who wonders who holds it; the lock does not depend on it.
     file.set_len(0).and_then(|()| writeln!(file, "{}", std::process::id())).map_err(|e| LedgerError::io(&path, e))?;
     Ok(CampaignLock { _file: file, path })
+}
+
+/// The PID the holder wrote into the lock file, when it reads as one.
+fn holder_pid(path: &Path) -> Option<u32> {
+    let text = std::fs::read_to_string(path).ok()?;
+    text.trim().parse().ok()
 }
 
 /// Campaign ids are validated as `[a-z0-9][a-z0-9_-]*`; anything else is

@@ -196,6 +196,7 @@ fn the_lock_is_exclusive_per_campaign() {
     // A second open of the lock file, even in this process, is refused.
     let err = ledger.lock("a").unwrap_err();
     assert!(matches!(&err, LedgerError::Locked { campaign, .. } if campaign == "a"));
+    assert!(err.to_string().contains(&format!("by PID {}", std::process::id())), "{err}");
     assert!(err.to_string().contains("a.lock"), "{err}");
     let other = Ledger::open(dir.path()).unwrap();
     assert!(matches!(other.lock("a"), Err(LedgerError::Locked { .. })));

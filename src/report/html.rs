@@ -20,8 +20,8 @@ use super::{Outcome, OutcomeRow, Report, Summary};
 pub const MAX_FAILURE_ROWS: usize = 1000;
 /// Pages drawn in the per-page outcome chart (the largest first).
 const MAX_PAGE_BARS: usize = 50;
-/// Time buckets in the sends-over-time chart.
-const BUCKETS: usize = 60;
+/// At most this many time buckets in the sends-over-time chart.
+const MAX_BUCKETS: usize = 120;
 /// Lines in the sends-over-time chart; further pages are summed into one.
 const MAX_SERIES: usize = 8;
 /// Line colours of the sends-over-time chart; the last is for "other pages".
@@ -30,13 +30,17 @@ const PALETTE: [&str; MAX_SERIES + 1] =
 
 /// Renders the report as a complete HTML document.
 pub fn render(report: &Report) -> String {
-    let sends: Vec<(&str, DateTime<Utc>)> = report
+    render_with_sends(report, &sends_of(report))
+}
+
+/// The page and time of each sent row.
+fn sends_of(report: &Report) -> Vec<(&str, DateTime<Utc>)> {
+    report
         .outcomes
         .iter()
         .filter(|row| row.outcome == Outcome::Sent)
         .filter_map(|row: &OutcomeRow| Some((row.page.as_str(), parse_time(row.at.as_deref()?)?)))
-        .collect();
-    render_with_sends(report, &sends)
+        .collect()
 }
 
 /// [`render`] for a report whose `outcomes` hold only the failed and
@@ -64,6 +68,12 @@ fn document(out: &mut String, report: &Report, sends: &[(&str, DateTime<Utc>)]) 
     count_table(out, "code", &report.failed_by_code, "No recipient failed.")?;
     unknown_note(out, report.summary.unknown)?;
     out.push_str("</section></div>");
+    if !report.not_attempted_by_reason.is_empty() {
+        out.push_str("<section><h2>Not attempted, by reason</h2>");
+        out.push_str(r#"<p class="note">Nothing was sent to them and nothing was learned about them: the next run of this occurrence sends to them.</p>"#);
+        count_table(out, "reason", &report.not_attempted_by_reason, "")?;
+        out.push_str("</section>");
+    }
     failures(out, report)?;
     footer(out)
 }
@@ -265,6 +275,7 @@ fn exit_meaning(code: i32) -> (&'static str, &'static str) {
         2 => ("bad", "invalid input: nothing was sent"),
         3 => ("bad", "aborted: a fatal API error stopped a page"),
         4 => ("bad", "another pagecast was running this campaign"),
+        130 => ("warn", "interrupted: run the same command again to continue"),
         _ => ("bad", "unexpected exit code"),
     }
 }
@@ -388,45 +399,142 @@ fn page_chart(out: &mut String, report: &Report, shown: &[Outcome]) -> fmt::Resu
 // ---------------------------------------------------------------------------
 // Sends over time
 
-/// The `at` times of sent rows, counted per page in equal time buckets.
+/// The `at` times of sent rows, counted per page in equal time buckets that
+/// start at the run's start; the axis ends at the run's end, so the last
+/// bucket may be shorter (the caption says so).
 struct Timeline {
     start: DateTime<Utc>,
+    end: DateTime<Utc>,
     bucket_ms: i64,
     /// (page or "N other pages", sends per bucket, total sends), most sends first.
     series: Vec<(String, Vec<u64>, u64)>,
+    /// Throttling pauses inside the axis.
+    pauses: Vec<Shade>,
+}
+
+/// A throttling pause clipped to the axis: (page, from, until, code).
+type Shade = (String, DateTime<Utc>, DateTime<Utc>, Option<i64>);
+
+/// Bucket widths a caption can state plainly, in milliseconds.
+const NICE_BUCKETS_MS: [i64; 20] = [
+    1_000,
+    2_000,
+    5_000,
+    10_000,
+    15_000,
+    30_000,
+    60_000,
+    120_000,
+    300_000,
+    600_000,
+    900_000,
+    1_800_000,
+    3_600_000,
+    7_200_000,
+    10_800_000,
+    21_600_000,
+    43_200_000,
+    86_400_000,
+    172_800_000,
+    604_800_000,
+];
+
+/// The smallest plain bucket width that splits `span_ms` into at most
+/// [`MAX_BUCKETS`] buckets (whole weeks beyond the table).
+fn bucket_width(span_ms: i64) -> i64 {
+    let fits = |b: i64| (span_ms + b - 1) / b <= MAX_BUCKETS as i64;
+    NICE_BUCKETS_MS.into_iter().find(|&b| fits(b)).unwrap_or_else(|| {
+        let week = 604_800_000;
+        let weeks = (span_ms + week * MAX_BUCKETS as i64 - 1) / (week * MAX_BUCKETS as i64);
+        weeks.max(1) * week
+    })
 }
 
 impl Timeline {
-    /// `None` when no sent row has a readable time.
-    fn build(report: &Report, sends: &[(&str, DateTime<Utc>)]) -> Option<Timeline> {
+    /// [`Timeline::build_from`] the sent rows of `report.outcomes`.
+    #[cfg(test)]
+    fn build(report: &Report) -> Option<Timeline> {
+        Timeline::build_from(report, &sends_of(report))
+    }
+
+    /// `None` when no send has a readable time.
+    fn build_from(report: &Report, sends: &[(&str, DateTime<Utc>)]) -> Option<Timeline> {
         let first = sends.iter().map(|s| s.1).min()?;
         let last = sends.iter().map(|s| s.1).max()?;
-        // The run's span, widened to every send; at least a minute, so that a
-        // single send or a short run still gets buckets of a second or more.
+        // The run's span (widened only to a send recorded outside it).
         let start = parse_time(&report.started_at).map_or(first, |t| t.min(first));
-        let end = parse_time(&report.finished_at).map_or(last, |t| t.max(last));
-        let span_ms = (end - start).num_milliseconds().max(60_000);
-        let bucket_ms = (span_ms + BUCKETS as i64 - 1) / BUCKETS as i64;
+        let mut end = parse_time(&report.finished_at).map_or(last, |t| t.max(last));
+        if end - start < chrono::Duration::seconds(1) {
+            end = start + chrono::Duration::seconds(1);
+        }
+        let bucket_ms = bucket_width((end - start).num_milliseconds());
+        let n = ((end - start).num_milliseconds() + bucket_ms - 1) / bucket_ms;
+        let n = n.max(1) as usize;
         let mut per_page: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
         for &(page, at) in sends {
             let bucket = ((at - start).num_milliseconds() / bucket_ms) as usize;
-            per_page.entry(page).or_insert_with(|| vec![0; BUCKETS])[bucket.min(BUCKETS - 1)] += 1;
+            per_page.entry(page).or_insert_with(|| vec![0; n])[bucket.min(n - 1)] += 1;
         }
-        let series = top_series(per_page);
-        Some(Timeline { start, bucket_ms, series })
+        let series = top_series(per_page, n);
+        let pauses = report
+            .pauses
+            .iter()
+            .filter_map(|p| {
+                let from = parse_time(&p.from)?.max(start);
+                let until = parse_time(&p.until)?.min(end);
+                (until > from).then(|| (p.page.clone(), from, until, p.code))
+            })
+            .collect();
+        Some(Timeline { start, end, bucket_ms, series, pauses })
+    }
+
+    /// How many buckets.
+    fn buckets(&self) -> usize {
+        self.series.first().map_or(1, |s| s.1.len())
+    }
+
+    /// The interval bucket `i` covers (the last ends at the run's end).
+    fn bucket(&self, i: usize) -> (DateTime<Utc>, DateTime<Utc>) {
+        let from = self.start + chrono::Duration::milliseconds(self.bucket_ms * i as i64);
+        let to = (from + chrono::Duration::milliseconds(self.bucket_ms)).min(self.end);
+        (from, to)
+    }
+
+    /// The last bucket's width when it is shorter than the others.
+    fn short_last(&self) -> Option<i64> {
+        let (from, to) = self.bucket(self.buckets() - 1);
+        let ms = (to - from).num_milliseconds();
+        (ms < self.bucket_ms).then_some(ms)
+    }
+
+    /// The busiest point: (sends, its width in ms), by sends per second.
+    fn busiest(&self) -> (u64, i64) {
+        let mut best = (0, self.bucket_ms);
+        for i in 0..self.buckets() {
+            let (from, to) = self.bucket(i);
+            let ms = (to - from).num_milliseconds().max(1);
+            let n: u64 = self.series.iter().map(|s| s.1[i]).max().unwrap_or(0);
+            if n as f64 / ms as f64 > best.0 as f64 / best.1 as f64 {
+                best = (n, ms);
+            }
+        }
+        best
     }
 
     fn max(&self) -> u64 {
         self.series.iter().flat_map(|s| s.1.iter().copied()).max().unwrap_or(0)
     }
 
-    fn time_at(&self, bucket: usize) -> DateTime<Utc> {
-        self.start + chrono::Duration::milliseconds(self.bucket_ms * bucket as i64)
+    /// The x of an instant on the axis.
+    fn x(&self, t: DateTime<Utc>) -> f64 {
+        let span = (self.end - self.start).num_milliseconds().max(1) as f64;
+        let at = (t - self.start).num_milliseconds().clamp(0, span as i64) as f64;
+        PLOT_LEFT + at / span * (PLOT_RIGHT - PLOT_LEFT)
     }
 }
 
 /// Keeps the pages with the most sends as their own lines and sums the rest.
-fn top_series(per_page: BTreeMap<&str, Vec<u64>>) -> Vec<(String, Vec<u64>, u64)> {
+fn top_series(per_page: BTreeMap<&str, Vec<u64>>, buckets: usize) -> Vec<(String, Vec<u64>, u64)> {
     let mut series: Vec<_> = per_page
         .into_iter()
         .map(|(page, counts)| {
@@ -437,7 +545,7 @@ fn top_series(per_page: BTreeMap<&str, Vec<u64>>) -> Vec<(String, Vec<u64>, u64)
     series.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
     if series.len() > MAX_SERIES {
         let rest = series.split_off(MAX_SERIES - 1);
-        let mut counts = vec![0; BUCKETS];
+        let mut counts = vec![0; buckets];
         for (_, page_counts, _) in &rest {
             counts.iter_mut().zip(page_counts).for_each(|(sum, n)| *sum += n);
         }
@@ -460,9 +568,20 @@ fn axis_max(n: u64) -> u64 {
     }
 }
 
+/// A rate per second: `298/s`, `2.5/s`, `0.03/s`.
+pub fn rate_text(per_second: f64) -> String {
+    if per_second >= 10.0 {
+        format!("{per_second:.0}/s")
+    } else if per_second >= 0.1 {
+        format!("{:.1}/s", per_second).replace(".0/s", "/s")
+    } else {
+        format!("{per_second:.2}/s")
+    }
+}
+
 fn timeline_section(out: &mut String, report: &Report, sends: &[(&str, DateTime<Utc>)]) -> fmt::Result {
     out.push_str("<section><h2>Sends over time</h2>");
-    match Timeline::build(report, sends) {
+    match Timeline::build_from(report, sends) {
         Some(timeline) => timeline_chart(out, &timeline)?,
         None if report.dry_run => out.push_str(r#"<p class="note">Dry run: nothing was sent.</p>"#),
         None => out.push_str(r#"<p class="note">No message was sent in this run.</p>"#),
@@ -471,17 +590,38 @@ fn timeline_section(out: &mut String, report: &Report, sends: &[(&str, DateTime<
     Ok(())
 }
 
+/// A code as the report shows it.
+fn code_text(code: Option<i64>) -> String {
+    code.map_or_else(|| "none".to_owned(), |c| c.to_string())
+}
+
 fn timeline_chart(out: &mut String, timeline: &Timeline) -> fmt::Result {
-    let items: Vec<_> = timeline
+    let mut items: Vec<_> = timeline
         .series
         .iter()
         .enumerate()
         .map(|(i, (name, _, total))| (format!("{name} — {} sent", num(*total)), PALETTE[i]))
         .collect();
+    if !timeline.pauses.is_empty() {
+        items.push((format!("paused by throttling ({})", num(timeline.pauses.len() as u64)), PAUSE_FILL));
+    }
     legend(out, &items)?;
     let max = timeline.max();
     let y_max = axis_max(max);
     out.push_str(r#"<svg viewBox="0 0 1000 290" role="img" aria-label="Messages sent over time, per page">"#);
+    for (page, from, until, code) in &timeline.pauses {
+        let (x1, x2) = (timeline.x(*from), timeline.x(*until));
+        write!(
+            out,
+            r#"<rect class="pause" x="{x1:.1}" y="{PLOT_TOP}" width="{:.1}" height="{}" fill="{PAUSE_FILL}" fill-opacity="0.55"><title>page {} paused (code {}) {} → {} UTC</title></rect>"#,
+            (x2 - x1).max(1.0),
+            PLOT_BOTTOM - PLOT_TOP,
+            Esc(page),
+            code_text(*code),
+            from.format("%H:%M:%S"),
+            until.format("%H:%M:%S")
+        )?;
+    }
     axes(out, timeline, y_max)?;
     for (i, (name, counts, _)) in timeline.series.iter().enumerate() {
         write!(
@@ -490,29 +630,70 @@ fn timeline_chart(out: &mut String, timeline: &Timeline) -> fmt::Result {
             PALETTE[i]
         )?;
         for (bucket, &n) in counts.iter().enumerate() {
-            write!(out, "{:.1},{:.1} ", plot_x(bucket as f64 + 0.5), plot_y(n, y_max))?;
+            let (from, to) = timeline.bucket(bucket);
+            let mid = from + (to - from) / 2;
+            write!(out, "{:.1},{:.1} ", timeline.x(mid), plot_y(n, y_max))?;
         }
         write!(out, r#""><title>{}</title></polyline>"#, Esc(name))?;
+        // Few points: mark each, so that a one-point run still shows.
+        if counts.len() <= 60 {
+            for (bucket, &n) in counts.iter().enumerate() {
+                let (from, to) = timeline.bucket(bucket);
+                let (x, y) = (timeline.x(from + (to - from) / 2), plot_y(n, y_max));
+                write!(out, r#"<circle cx="{x:.1}" cy="{y:.1}" r="3" fill="{}"/>"#, PALETTE[i])?;
+            }
+        }
     }
     out.push_str("</svg>");
     let per = duration(timeline.bucket_ms);
-    let rate = max as f64 * 1000.0 / timeline.bucket_ms as f64;
+    let last = match timeline.short_last() {
+        Some(ms) => format!(" (the last point, the run's final {})", duration(ms)),
+        None => String::new(),
+    };
+    let (busiest, width) = timeline.busiest();
     write!(
         out,
-        r#"<p class="note">Each point counts the messages sent in {per}. Busiest {per}: {} sent (≈ {rate:.1}/s). Times are UTC.</p>"#,
-        num(max)
-    )
+        r#"<p class="note">Each point counts the messages sent by one page in {per}{last}, from the run's start to its end. Busiest point: {} sent in {} (≈ {}). Times are UTC."#,
+        num(busiest),
+        duration(width),
+        rate_text(busiest as f64 * 1000.0 / width as f64)
+    )?;
+    if !timeline.pauses.is_empty() {
+        out.push_str(" Shaded: a page paused by throttling.");
+    }
+    out.push_str("</p>");
+    if !timeline.pauses.is_empty() {
+        out.push_str(r#"<table class="pauses"><thead><tr><th>Page</th><th>Code</th><th>Paused from</th><th>Until</th></tr></thead><tbody>"#);
+        for (page, from, until, code) in timeline.pauses.iter().take(MAX_PAUSE_ROWS) {
+            write!(
+                out,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                Esc(page),
+                code_text(*code),
+                from.format("%H:%M:%S"),
+                until.format("%H:%M:%S")
+            )?;
+        }
+        out.push_str("</tbody></table>");
+        if timeline.pauses.len() > MAX_PAUSE_ROWS {
+            write!(
+                out,
+                r#"<p class="note">{} more pauses are in report.json.</p>"#,
+                num((timeline.pauses.len() - MAX_PAUSE_ROWS) as u64)
+            )?;
+        }
+    }
+    Ok(())
 }
 
 const PLOT_LEFT: f64 = 70.0;
 const PLOT_RIGHT: f64 = 980.0;
 const PLOT_TOP: f64 = 12.0;
 const PLOT_BOTTOM: f64 = 250.0;
-
-/// The x of a position measured in buckets from the start.
-fn plot_x(buckets: f64) -> f64 {
-    PLOT_LEFT + buckets / BUCKETS as f64 * (PLOT_RIGHT - PLOT_LEFT)
-}
+/// The shade of a throttling pause.
+const PAUSE_FILL: &str = "#ffd8a8";
+/// Pauses listed under the chart.
+const MAX_PAUSE_ROWS: usize = 20;
 
 fn plot_y(n: u64, y_max: u64) -> f64 {
     PLOT_BOTTOM - n as f64 / y_max as f64 * (PLOT_BOTTOM - PLOT_TOP)
@@ -531,14 +712,15 @@ fn axes(out: &mut String, timeline: &Timeline, y_max: u64) -> fmt::Result {
             num(tick)
         )?;
     }
-    let long = timeline.bucket_ms * BUCKETS as i64 >= 86_400_000;
+    let long = timeline.end - timeline.start >= chrono::Duration::days(1);
     let format = if long { "%b %d %H:%M" } else { "%H:%M:%S" };
-    for (bucket, anchor) in [(0, "start"), (BUCKETS / 2, "middle"), (BUCKETS, "end")] {
+    let middle = timeline.start + (timeline.end - timeline.start) / 2;
+    for (t, anchor) in [(timeline.start, "start"), (middle, "middle"), (timeline.end, "end")] {
         write!(
             out,
             r#"<text x="{:.1}" y="272" text-anchor="{anchor}" class="muted">{}</text>"#,
-            plot_x(bucket as f64),
-            timeline.time_at(bucket).format(format)
+            timeline.x(t),
+            t.format(format)
         )?;
     }
     Ok(())
@@ -767,5 +949,90 @@ mod tests {
         assert_eq!(axis_max(7), 8);
         assert_eq!(axis_max(11), 20);
         assert_eq!(truncate("abcdef", 4), "abc…");
+    }
+
+    /// `n` sends of page "1", one every `every_ms`, from 09:00:00.
+    fn sends(n: usize, every_ms: i64) -> Vec<OutcomeRow> {
+        let start = parse_time("2026-11-22T09:00:00Z").unwrap();
+        (0..n)
+            .map(|i| {
+                let at = start + chrono::Duration::milliseconds(every_ms * i as i64);
+                OutcomeRow { at: Some(at.to_rfc3339()), ..row("1", &i.to_string(), Outcome::Sent) }
+            })
+            .collect()
+    }
+
+    fn timed(rows: Vec<OutcomeRow>, started: &str, finished: &str) -> Report {
+        Report::from_rows("c", "o", false, started, finished, 0, rows)
+    }
+
+    #[test]
+    fn bucket_widths_are_plain_and_bounded() {
+        assert_eq!(bucket_width(1_000), 1_000);
+        assert_eq!(bucket_width(67_000), 1_000, "67 s: 67 one-second points");
+        assert_eq!(bucket_width(120_000), 1_000);
+        assert_eq!(bucket_width(121_000), 2_000);
+        assert_eq!(bucket_width(3_600_000), 30_000);
+        assert_eq!(bucket_width(86_400_000), 900_000);
+        for span in [1_500, 59_999, 600_001, 7 * 86_400_000, 3_000 * 86_400_000_i64] {
+            let b = bucket_width(span);
+            assert!((span + b - 1) / b <= MAX_BUCKETS as i64, "{span}: {b}");
+        }
+    }
+
+    #[test]
+    fn each_point_covers_the_interval_its_caption_states() {
+        // One send every 10 ms over 67 s: exactly 100 per one-second bucket.
+        let report = timed(sends(6_700, 10), "2026-11-22T09:00:00Z", "2026-11-22T09:01:07Z");
+        let t = Timeline::build(&report).unwrap();
+        assert!(t.series[0].1.iter().all(|&n| n == 100), "{:?}", t.series[0].1);
+        assert_eq!((t.bucket_ms, t.buckets()), (1_000, 67));
+        assert_eq!(t.busiest(), (100, 1_000));
+        let page = render(&report);
+        assert!(page.contains("Each point counts the messages sent by one page in 1 s, from"), "{page}");
+        assert!(page.contains("Busiest point: 100 sent in 1 s (≈ 100/s)"));
+    }
+
+    #[test]
+    fn the_axis_spans_the_run_and_no_further() {
+        // Interrupted after 15 s: the axis ends at 09:00:15, not a minute later.
+        let report = timed(sends(10, 1_000), "2026-11-22T09:00:00Z", "2026-11-22T09:00:15Z");
+        let t = Timeline::build(&report).unwrap();
+        assert_eq!(t.end, parse_time("2026-11-22T09:00:15Z").unwrap());
+        assert_eq!(t.buckets(), 15);
+        let page = render(&report);
+        assert!(page.contains(">09:00:15</text>") && !page.contains(">09:01:00</text>"));
+        // A last bucket shorter than the others is named in the caption.
+        let report = timed(sends(10, 1_000), "2026-11-22T09:00:00Z", "2026-11-22T09:04:01Z");
+        let t = Timeline::build(&report).unwrap();
+        assert_eq!((t.bucket_ms, t.buckets(), t.short_last()), (5_000, 49, Some(1_000)));
+        assert!(render(&report).contains("(the last point, the run's final 1 s)"));
+    }
+
+    #[test]
+    fn pauses_are_shaded_and_listed() {
+        let mut report = timed(sends(10, 1_000), "2026-11-22T09:00:00Z", "2026-11-22T09:10:00Z");
+        report.pauses = vec![crate::report::PauseRow {
+            page: "1".into(),
+            from: "2026-11-22T09:00:10Z".into(),
+            until: "2026-11-22T09:15:10Z".into(),
+            code: Some(613),
+        }];
+        let page = render(&report);
+        assert_eq!(page.matches(r#"<rect class="pause""#).count(), 1);
+        assert!(page.contains("page 1 paused (code 613) 09:00:10 → 09:10:00 UTC"), "clipped to the run's end");
+        assert!(page.contains("paused by throttling (1)"));
+        assert!(page.contains("<td>613</td><td>09:00:10</td>"));
+    }
+
+    #[test]
+    fn interrupted_is_not_unexpected() {
+        let mut report = timed(sends(1, 1_000), "2026-11-22T09:00:00Z", "2026-11-22T09:00:05Z");
+        report.exit_code = 130;
+        let page = render(&report);
+        assert!(page.contains("130 · interrupted") && !page.contains("unexpected"));
+        assert_eq!(rate_text(297.8049), "298/s");
+        assert_eq!(rate_text(2.5), "2.5/s");
+        assert_eq!(rate_text(3.0), "3/s");
     }
 }

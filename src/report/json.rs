@@ -25,11 +25,7 @@ pub fn render(report: &Report) -> String {
 /// a time from `rows` instead of from `head.outcomes` (which is ignored): the
 /// counts of `head` go first, then `"outcomes": [`, then each row as it is
 /// produced, so no list of rows is ever held. `out` should be buffered.
-pub fn write_streamed<W: Write>(
-    out: W,
-    head: &Report,
-    rows: impl Iterator<Item = OutcomeRow>,
-) -> io::Result<()> {
+pub fn write_streamed<W: Write>(out: W, head: &Report, rows: impl Iterator<Item = OutcomeRow>) -> io::Result<()> {
     let mut out = out;
     let doc = Streamed { head, rows: RefCell::new(Some(rows)) };
     serde_json::to_writer_pretty(&mut out, &doc).map_err(io::Error::from)?;
@@ -62,7 +58,7 @@ impl<I: Iterator<Item = OutcomeRow>> Serialize for Rows<'_, I> {
 impl<I: Iterator<Item = OutcomeRow>> Serialize for Streamed<'_, I> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let h = self.head;
-        let mut doc = serializer.serialize_struct("Report", 14)?;
+        let mut doc = serializer.serialize_struct("Report", 15)?;
         doc.serialize_field("campaign", &h.campaign)?;
         doc.serialize_field("occurrence", &h.occurrence)?;
         doc.serialize_field("dry_run", &h.dry_run)?;
@@ -73,6 +69,7 @@ impl<I: Iterator<Item = OutcomeRow>> Serialize for Streamed<'_, I> {
         doc.serialize_field("pages", &h.pages)?;
         doc.serialize_field("skipped_by_reason", &h.skipped_by_reason)?;
         doc.serialize_field("failed_by_code", &h.failed_by_code)?;
+        doc.serialize_field("not_attempted_by_reason", &h.not_attempted_by_reason)?;
         doc.serialize_field("pauses", &h.pauses)?;
         doc.serialize_field("stopped_pages", &h.stopped_pages)?;
         doc.serialize_field("canary", &h.canary)?;
@@ -105,7 +102,7 @@ mod tests {
         "pauses",
         "outcomes",
     ];
-    const ADDED_TOP: &[&str] = &["pages", "stopped_pages", "canary"];
+    const ADDED_TOP: &[&str] = &["pages", "stopped_pages", "canary", "not_attempted_by_reason"];
     const SPEC_SUMMARY: &[&str] = &["recipients", "sent", "skipped", "failed", "unknown", "not_attempted", "planned"];
     const SPEC_ROW: &[&str] = &[
         "page",

@@ -57,6 +57,9 @@ pub struct Report {
     /// Failed recipients per Graph/Harasocial error code (the code alone,
     /// `"551"`). `unknown` outcomes are not counted here.
     pub failed_by_code: BTreeMap<String, u64>,
+    /// Recipients left `not_attempted` (for a later run) per reason.
+    #[serde(default)]
+    pub not_attempted_by_reason: BTreeMap<String, u64>,
     /// Every throttling pause of the run (SPEC §8).
     #[serde(default)]
     pub pauses: Vec<PauseRow>,
@@ -238,6 +241,7 @@ impl Report {
             pages: BTreeMap::new(),
             skipped_by_reason: BTreeMap::new(),
             failed_by_code: BTreeMap::new(),
+            not_attempted_by_reason: BTreeMap::new(),
             pauses: Vec::new(),
             stopped_pages: Vec::new(),
             canary: None,
@@ -256,12 +260,12 @@ impl Report {
     pub fn count(&mut self, row: &OutcomeRow) {
         self.summary.add(row.outcome);
         self.pages.entry(row.page.clone()).or_default().add(row.outcome);
-        let key = match row.outcome {
-            Outcome::Skipped => row.reason.clone(),
-            Outcome::Failed => row.error_code.map(|code| code.to_string()),
+        let (map, key) = match row.outcome {
+            Outcome::Skipped => (&mut self.skipped_by_reason, row.reason.clone()),
+            Outcome::Failed => (&mut self.failed_by_code, row.error_code.map(|code| code.to_string())),
+            Outcome::NotAttempted => (&mut self.not_attempted_by_reason, row.reason.clone()),
             _ => return,
         };
-        let map = if row.outcome == Outcome::Skipped { &mut self.skipped_by_reason } else { &mut self.failed_by_code };
         *map.entry(key.unwrap_or_else(|| UNSPECIFIED.to_owned())).or_default() += 1;
     }
 }

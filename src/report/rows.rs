@@ -92,7 +92,10 @@ pub fn plan_summary(campaign: &Campaign, plan: &Plan, occurrence: &str, started:
                 *report.skipped_by_reason.entry(reason.as_str().to_string()).or_default() += 1;
                 Outcome::Skipped
             }
-            Verdict::Hold(_) => Outcome::NotAttempted,
+            Verdict::Hold(reason) => {
+                *report.not_attempted_by_reason.entry(reason.as_str().to_string()).or_default() += 1;
+                Outcome::NotAttempted
+            }
         };
         report.summary.add(outcome);
         report.pages.entry(campaign.pages[d.job.page as usize].id.clone()).or_default().add(outcome);

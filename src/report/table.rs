@@ -11,7 +11,7 @@ pub fn render(report: &Report, soonest: &[OutcomeRow]) -> String {
     let kind = if report.dry_run { "plan" } else { "run" };
     let _ = writeln!(out, "{kind} of {} (occurrence {})", report.campaign, report.occurrence);
     let counts = |s: &Summary| {
-        let mut parts = vec![format!("{} recipients", s.recipients)];
+        let mut parts = vec![format!("{} recipient{}", s.recipients, if s.recipients == 1 { "" } else { "s" })];
         for (name, n) in [
             ("planned", s.planned),
             ("sent", s.sent),
@@ -33,6 +33,12 @@ pub fn render(report: &Report, soonest: &[OutcomeRow]) -> String {
     if !report.skipped_by_reason.is_empty() {
         let _ = writeln!(out, "skipped by reason:");
         for (reason, n) in &report.skipped_by_reason {
+            let _ = writeln!(out, "  {reason:<22}{n:>8}");
+        }
+    }
+    if !report.not_attempted_by_reason.is_empty() {
+        let _ = writeln!(out, "not attempted by reason (a later run sends to them):");
+        for (reason, n) in &report.not_attempted_by_reason {
             let _ = writeln!(out, "  {reason:<22}{n:>8}");
         }
     }

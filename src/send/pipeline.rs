@@ -103,6 +103,8 @@ pub struct Progress {
     pub total: AtomicU64,
     /// Unix seconds until which the page is paused by throttling (0: not paused).
     pub paused_until: AtomicU64,
+    /// The code of that pause (0: none given).
+    pub paused_code: std::sync::atomic::AtomicI64,
 }
 
 impl Progress {
@@ -123,6 +125,20 @@ impl Progress {
     pub(crate) fn relabel(&self, from: Outcome, to: Outcome) {
         self.counts[Self::slot(from)].fetch_sub(1, Ordering::Relaxed);
         self.add(to);
+    }
+
+    /// Notes the page's pause for the display (the gate's `paused_until`).
+    pub(crate) fn set_paused(&self, until: Option<chrono::DateTime<chrono::Utc>>, code: Option<i64>) {
+        self.paused_code.store(code.unwrap_or(0), Ordering::Relaxed);
+        self.paused_until.store(until.map_or(0, |t| t.timestamp().max(0) as u64), Ordering::Relaxed);
+    }
+
+    /// Until when (Unix seconds) and by which code the page is paused, when
+    /// that is after `now_unix`.
+    pub fn paused(&self, now_unix: u64) -> Option<(u64, Option<i64>)> {
+        let until = self.paused_until.load(Ordering::Relaxed);
+        let code = self.paused_code.load(Ordering::Relaxed);
+        (until > now_unix).then_some((until, (code != 0).then_some(code)))
     }
 
     /// Results so far.

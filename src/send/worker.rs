@@ -185,6 +185,7 @@ async fn attempt_all<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) 
                 if !state.throttle(answer.regain, answer.code.or(Some(429))) {
                     return Ok(ending(job, step::settle(Pending::Throttled, maybe_delivered), error, attempts, ctx));
                 }
+                ctx.progress[job.page as usize].set_paused(state.paused_until(), answer.code.or(Some(429)));
             }
         }
         state.wait_turn(&mut cancel).await;

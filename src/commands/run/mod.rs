@@ -16,8 +16,6 @@ mod settle;
 
 use std::path::{Path, PathBuf};
 
-use chrono::Utc;
-
 pub use prepare::{Prepared, prepare, validated};
 
 use super::{Exit, Failure, Outcome};
@@ -87,7 +85,7 @@ pub fn command(path: &Path, args: &RunArgs, report_dir: PathBuf) -> Outcome {
 /// Runs one occurrence of a validated campaign whose lock the caller holds
 /// (or, for a dry run, that only reads `ledger`).
 pub fn execute(ledger: Option<&Ledger>, req: &RunRequest, campaign: Campaign) -> Outcome {
-    let started = Utc::now();
+    let started = req.clock.wall();
     // ── prepare ─────────────────────────────────────────────────────────
     let prepared = prepare(campaign, req.clock.now(), !req.dry_run)?;
     // ── the utility template's status on each page (SPEC §7) ────────────

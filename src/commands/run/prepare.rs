@@ -117,7 +117,17 @@ fn fetch_conversations(
         let limits = conversations::Limits::from(&campaign.send);
         match rt.block_on(conversations::fetch(client, &page.id, &tokens[i], within, now, limits)) {
             Ok(rows) => {
-                tracing::info!("page {}: {} conversations within {}h", page.id, rows.len(), within.num_hours());
+                let span = if within.num_hours() % 24 == 0 {
+                    format!("{}d", within.num_days())
+                } else {
+                    format!("{}h", within.num_hours())
+                };
+                tracing::info!(
+                    "page {}: {} conversation{} within {span}",
+                    page.id,
+                    rows.len(),
+                    if rows.len() == 1 { "" } else { "s" }
+                );
                 out.entry(page.id.clone()).or_insert_with(Vec::new).extend(rows);
             }
             // The error says how to fix it (a token, a host, a throttle…).
