@@ -39,19 +39,19 @@ pub struct Stdout;
 
 impl Write for Stdout {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        if !CLOSED.load(Ordering::Relaxed) {
-            if let Err(e) = std::io::stdout().lock().write_all(buf) {
-                closed(&e);
-            }
+        if !CLOSED.load(Ordering::Relaxed)
+            && let Err(e) = std::io::stdout().lock().write_all(buf)
+        {
+            closed(&e);
         }
         Ok(buf.len())
     }
 
     fn flush(&mut self) -> std::io::Result<()> {
-        if !CLOSED.load(Ordering::Relaxed) {
-            if let Err(e) = std::io::stdout().lock().flush() {
-                closed(&e);
-            }
+        if !CLOSED.load(Ordering::Relaxed)
+            && let Err(e) = std::io::stdout().lock().flush()
+        {
+            closed(&e);
         }
         Ok(())
     }
