@@ -207,6 +207,15 @@ impl Ledger {
     }
 }
 
+/// A `--state` value as it may be shown: a directory as it is, a PostgreSQL
+/// URL without its password.
+pub fn describe(state: &Path) -> String {
+    match postgres::url_of(state) {
+        Some(url) => postgres::redact(url),
+        None => state.display().to_string(),
+    }
+}
+
 fn create_private_dir(dir: &Path) -> Result<(), LedgerError> {
     DirBuilder::new()
         .recursive(true)

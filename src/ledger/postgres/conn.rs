@@ -34,11 +34,21 @@ impl From<LedgerError> for PgErr {
 
 /// A database error as a [`LedgerError`] naming `label`: an error the server
 /// reported is `Sql`; a lost or refused connection is `Server`.
+/// The server ending the session (SQLSTATE class 57, operator intervention:
+/// a restart, `pg_terminate_backend`) or a connection exception (class 08)
+/// count as a lost connection.
 pub(crate) fn db_error(label: &str, e: &::postgres::Error) -> LedgerError {
-    if e.as_db_error().is_some() {
-        LedgerError::Sql { path: label.into(), msg: e.to_string() }
-    } else {
-        LedgerError::Server { target: label.to_string(), msg: e.to_string() }
+    match e.as_db_error() {
+        Some(db) => {
+            let code = db.code().code();
+            let msg = format!("{} {code}: {}", db.severity(), db.message());
+            if code.starts_with("57") || code.starts_with("08") {
+                LedgerError::Server { target: label.to_string(), msg }
+            } else {
+                LedgerError::Sql { path: label.into(), msg }
+            }
+        }
+        None => LedgerError::Server { target: label.to_string(), msg: e.to_string() },
     }
 }
 

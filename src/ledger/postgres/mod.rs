@@ -38,7 +38,7 @@ use std::path::{Path, PathBuf};
 use super::lock::CampaignLock;
 use super::{LedgerError, LedgerWriter};
 
-pub(crate) use conn::Session;
+pub(crate) use conn::{Session, redact};
 use conn::{PgErr, Target};
 
 /// The campaign lock: a session advisory lock whose first key is the schema,
