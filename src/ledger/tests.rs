@@ -639,3 +639,29 @@ fn postgres_refused_connection_names_the_server_not_the_password() {
     let Err(err) = Ledger::open(Path::new("postgres://agency:s3cr3t-pw@127.0.0.1:notaport/x")) else { panic!() };
     assert!(!err.to_string().contains("s3cr3t"), "{err}");
 }
+
+/// PostgreSQL: once the session holding the campaign's lock is gone (a
+/// terminated backend), the writer claims nothing more for that campaign,
+/// even though its own connection survives.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_claims_stop_when_the_lock_session_is_lost() {
+    let Some((g, ledger)) = fresh(Kind::Postgres) else { return };
+    let lock = ledger.lock(C).unwrap();
+    let run = ledger.start_run(C, OCC, t(0)).unwrap();
+    let w = ledger.writer();
+    w.intent(C, OCC, "p1", "r1", run, t(0)).await.unwrap();
+    let pid = ledger.pg().unwrap().lock_pid(C).unwrap();
+    let Guard::Schema(s) = &g else { unreachable!() };
+    on_pg(&s.url, move |c| c.query_one("SELECT pg_terminate_backend($1)", &[&pid]).unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while raw_count(&g, &format!("SELECT COUNT(*) FROM pg_stat_activity WHERE pid = {pid}")) > 0 {
+        assert!(std::time::Instant::now() < deadline, "the backend never ended");
+        std::thread::sleep(std::time::Duration::from_millis(10));
+    }
+    let err = w.intent(C, OCC, "p1", "r2", run, t(1)).await.unwrap_err();
+    assert!(err.to_string().contains("lock ended"), "{err}");
+    assert_eq!(prior_of(&ledger, "r2"), None, "nothing was claimed");
+    // Another campaign, never locked here, is unaffected.
+    w.intent("other", OCC, "p1", "r3", run, t(1)).await.unwrap();
+    drop(lock);
+}

@@ -33,7 +33,9 @@ mod reads;
 mod schema;
 mod writer;
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use super::lock::CampaignLock;
 use super::{LedgerError, LedgerWriter};
@@ -43,7 +45,14 @@ use conn::{PgErr, Target};
 
 /// The campaign lock: a session advisory lock whose first key is the schema,
 /// so that installations in different schemas of one database are apart.
-const LOCK_SQL: &str = "SELECT pg_try_advisory_lock(hashtext('pagecast:' || COALESCE(current_schema(), '')), hashtext($1))";
+const LOCK_SQL: &str = "SELECT pg_try_advisory_lock(hashtext('pagecast:' || COALESCE(current_schema(), '')), hashtext($1)), pg_backend_pid()";
+
+/// The server process id of the session holding each campaign this process
+/// locked. The writer checks, in the transaction of every claim, that this
+/// session is still there: a lock session lost while the writer's survives
+/// (a terminated backend) would otherwise let another host take the
+/// campaign over while this run keeps claiming.
+pub(crate) type HeldLocks = Arc<Mutex<HashMap<String, i32>>>;
 
 /// The URL in `state`, when it names a PostgreSQL ledger.
 pub(super) fn url_of(state: &Path) -> Option<&str> {
@@ -56,6 +65,7 @@ pub(super) fn url_of(state: &Path) -> Option<&str> {
 pub(crate) struct PgLedger {
     target: Target,
     reader: Session,
+    held: HeldLocks,
 }
 
 impl PgLedger {
@@ -75,7 +85,7 @@ impl PgLedger {
         }
         let label = target.label().to_string();
         reader.call(move |client| schema::migrate(client, &label))?;
-        Ok(Some(PgLedger { target, reader }))
+        Ok(Some(PgLedger { target, reader, held: HeldLocks::default() }))
     }
 
     /// The URL without its password.
@@ -91,19 +101,29 @@ impl PgLedger {
     pub(super) fn lock(&self, campaign: &str) -> Result<CampaignLock, LedgerError> {
         let session = Session::start(&self.target, "pagecast-lock", false, Some("SELECT pg_advisory_unlock_all()"))?;
         let key = campaign.to_string();
-        let held = session.call(move |client| Ok(client.query_one(LOCK_SQL, &[&key])?.get::<_, bool>(0)))?;
+        let (held, pid) = session.call(move |client| {
+            let row = client.query_one(LOCK_SQL, &[&key])?;
+            Ok((row.get::<_, bool>(0), row.get::<_, i32>(1)))
+        })?;
         let path = PathBuf::from(format!("{} (advisory lock of campaign `{campaign}`)", self.label()));
         if !held {
             return Err(LedgerError::Locked { campaign: campaign.to_string(), path });
         }
+        self.held.lock().unwrap_or_else(|p| p.into_inner()).insert(campaign.to_string(), pid);
         Ok(CampaignLock::session(session, path))
     }
 
     /// A writer thread with its own connection.
     pub(super) fn writer(&self) -> LedgerWriter {
-        let target = self.target.clone();
-        let connect: super::writer::Connect = Box::new(move || writer::connect(&target));
+        let (target, held) = (self.target.clone(), self.held.clone());
+        let connect: super::writer::Connect = Box::new(move || writer::connect(&target, held));
         LedgerWriter::spawn_with(self.path().to_path_buf(), connect)
+    }
+
+    /// The server process id of the session holding `campaign`'s lock.
+    #[cfg(test)]
+    pub(crate) fn lock_pid(&self, campaign: &str) -> Option<i32> {
+        self.held.lock().unwrap_or_else(|p| p.into_inner()).get(campaign).copied()
     }
 
     /// Runs `f` on the reading connection.

@@ -9,8 +9,11 @@
 //! sent but not acknowledged may be durable: it then reads as unknown too,
 //! never as free to send.
 
+use std::collections::HashMap;
+
 use ::postgres::{Client, Statement};
 
+use super::HeldLocks;
 use super::conn::{Target, db_error};
 use crate::ledger::schema::ts;
 use crate::ledger::writer::{BatchResult, BatchWrite, CLAIM_SQL, Msg, OUTCOME_SQL};
@@ -23,11 +26,13 @@ struct PgWrite {
     claim: Statement,
     outcome: Statement,
     final_outcome: Statement,
+    lock_alive: Statement,
+    held: HeldLocks,
     label: String,
 }
 
 /// Opens the writer's connection (on the writer thread).
-pub(super) fn connect(target: &Target) -> Result<Box<dyn BatchWrite>, LedgerError> {
+pub(super) fn connect(target: &Target, held: HeldLocks) -> Result<Box<dyn BatchWrite>, LedgerError> {
     let label = target.label().to_string();
     let mut client = target.connect()?;
     let err = |e: ::postgres::Error| db_error(&label, &e);
@@ -38,7 +43,10 @@ pub(super) fn connect(target: &Target) -> Result<Box<dyn BatchWrite>, LedgerErro
             "SELECT outcome FROM sends WHERE campaign = $1 AND occurrence = $2 AND page = $3 AND recipient = $4",
         )
         .map_err(err)?;
-    Ok(Box::new(PgWrite { client, claim, outcome, final_outcome, label }))
+    let lock_alive = client
+        .prepare("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = $1 AND granted)")
+        .map_err(err)?;
+    Ok(Box::new(PgWrite { client, claim, outcome, final_outcome, lock_alive, held, label }))
 }
 
 /// SQLite's `?N` placeholders as PostgreSQL's `$N` (the shared statements
@@ -49,12 +57,32 @@ pub(super) fn dollars(sql: &str) -> String {
 
 impl BatchWrite for PgWrite {
     fn write(&mut self, batch: &[Msg]) -> BatchResult {
-        let PgWrite { client, claim, outcome, final_outcome, label } = self;
+        let PgWrite { client, claim, outcome, final_outcome, lock_alive, held, label } = self;
         let err = |e: ::postgres::Error| db_error(label, &e);
         let mut tx = client.transaction().map_err(err)?;
+        // Claims only while this process still holds the campaign's lock.
+        let pids: HashMap<String, i32> = held.lock().unwrap_or_else(|p| p.into_inner()).clone();
+        let mut lost: HashMap<&str, bool> = HashMap::new();
+        for msg in batch {
+            if let Msg::Intent(c, _) = msg
+                && let Some(pid) = pids.get(&c.campaign)
+                && !lost.contains_key(c.campaign.as_str())
+            {
+                let alive: bool = tx.query_one(&*lock_alive, &[pid]).map_err(err)?.get(0);
+                lost.insert(&c.campaign, !alive);
+            }
+        }
         let mut results = Vec::with_capacity(batch.len());
         for msg in batch {
             let result = match msg {
+                Msg::Intent(c, _) if lost.get(c.campaign.as_str()) == Some(&true) => Some(LedgerError::Server {
+                    target: label.clone(),
+                    msg: format!(
+                        "the session holding campaign `{}`'s lock ended, so another host may take it over; \
+                         nothing more is claimed",
+                        c.campaign
+                    ),
+                }),
                 Msg::Intent(c, _) => {
                     let at = ts(c.at);
                     let changed = tx
