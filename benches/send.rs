@@ -44,8 +44,8 @@ use pagecast::ledger::journal::LedgerJournal;
 use pagecast::report::Outcome;
 use pagecast::send::client::{Client, Endpoints, Redactor};
 use pagecast::send::pipeline::{self, Cancel, Context, Journal, NoJournal, Progress};
-use pagecast::vocab::Clock;
 use pagecast::send::wire::{self, GraphEnvelope};
+use pagecast::vocab::Clock;
 use serde_json::Value;
 use tokio::runtime::Runtime;
 
@@ -241,8 +241,7 @@ fn run_with_ledger_at(
     let ledger = Ledger::open(state).expect("open a fresh ledger");
     let run_id = ledger.start_run(&fixture.campaign.id, "default", Utc::now()).expect("start a ledger run");
     let writer = ledger.writer();
-    let journal =
-        LedgerJournal::new(
+    let journal = LedgerJournal::new(
         writer.clone(),
         fixture.campaign.clone(),
         fixture.audiences.clone(),

@@ -87,6 +87,9 @@ pub enum Command {
         /// Write report files here (only when given).
         #[arg(long)]
         report_dir: Option<PathBuf>,
+        /// Also write the pinned plan here: the plan with the SHA-256 of every input, for `run --plan`.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
     },
     /// Send a campaign now.
     Run {
@@ -170,6 +173,16 @@ pub struct RunArgs {
     /// Send only to these recipient ids (comma-separated; each must be in the audience).
     #[arg(long, value_name = "ID,ID...", value_delimiter = ',')]
     pub only: Option<Vec<String>>,
+    /// Send exactly this pinned plan (from `plan --out`); refused if an input changed or it is too old.
+    #[arg(long = "plan", value_name = "FILE")]
+    pub pinned: Option<PathBuf>,
+    /// The oldest pinned plan `--plan` accepts (30s, 10m, 2h, 7d).
+    #[arg(long, value_name = "DURATION", default_value = "24h", value_parser = parse_age)]
+    pub max_plan_age: i64,
+}
+
+fn parse_age(text: &str) -> Result<i64, String> {
+    crate::campaign::model::parse_duration(text).ok_or_else(|| "write a duration such as 30m, 24h or 7d".to_string())
 }
 
 /// The report directory of a real run: `--report-dir`, `PAGECAST_REPORT_DIR`, or `./reports`.

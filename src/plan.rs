@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 
 use crate::audience::merge::{Audiences, Person};
 use crate::campaign::Campaign;
-use crate::vocab::{Job, Pending, Prior, Record, Reason, SkipReason};
+use crate::vocab::{Job, Pending, Prior, Reason, Record, SkipReason};
 
 /// The verdict for one recipient.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -175,7 +175,7 @@ impl Plan {
 
     /// Holds back planned recipient number `i` (counting planned ones only,
     /// in plan order) when `hold(i, job)`.
-    pub fn hold_where(&mut self, reason: Pending, hold: impl Fn(usize, Job) -> bool) {
+    pub fn hold_where(&mut self, reason: Pending, mut hold: impl FnMut(usize, Job) -> bool) {
         let planned = self.decisions.iter_mut().filter(|d| d.verdict == Verdict::Send);
         for (i, d) in planned.enumerate() {
             if hold(i, d.job) {

@@ -40,12 +40,23 @@ fn a_fire_past_catch_up_is_recorded_as_missed_not_sent() {
     let sb = Sandbox::start(&json!({}));
     let ws = Workspace::new();
     ws.write("campaigns/daily.yaml", &scheduled("daily", &["1"], "2026-11-22T01:00:00Z"));
-    // First tick: 02:40Z is 40 minutes after the 02:00Z fire (catch_up 30m).
-    let out = ws.run(Some(&sb), &["tick", "campaigns", "--now", "2026-11-22T02:40:00Z"], &[("T", "tok")]);
-    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // A new campaign's first tick, 40 minutes after the 02:00Z fire (catch_up
+    // 30m): nothing was ever due for it, so nothing is missed or sent.
+    let first = ws.run(Some(&sb), &["tick", "campaigns", "--now", "2026-11-22T02:40:00Z"], &[("T", "tok")]);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    assert!(!text(&first).contains("fire(s) missed"), "{}", text(&first));
+    assert!(sb.requests().is_empty());
+    // The next day's tick comes 40 minutes late: that fire is missed, not sent.
+    let late = ws.run(Some(&sb), &["tick", "campaigns", "--now", "2026-11-23T02:40:00Z"], &[("T", "tok")]);
+    assert_eq!(late.status.code(), Some(0), "{}", text(&late));
     assert!(sb.requests().is_empty());
     let status = ws.run(None, &["status", "daily"], &[]);
-    assert!(text(&status).contains("1 scheduled fire(s) missed"), "{}", text(&status));
+    assert!(text(&status).contains("2026-11-23T02:00:00Z missed: past catch_up"), "{}", text(&status));
+    assert!(
+        text(&status).contains("2026-11-22T02:00:00Z missed: before the campaign's first tick"),
+        "{}",
+        text(&status)
+    );
 }
 
 #[test]

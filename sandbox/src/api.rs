@@ -28,6 +28,9 @@ use crate::state::Sandbox;
 /// The `messaging_type` values the Send API accepts.
 const MESSAGING_TYPES: [&str; 4] = ["RESPONSE", "UPDATE", "MESSAGE_TAG", "UTILITY"];
 
+/// Where the `redirect:` faults point: any method gets an HTML 200 here.
+pub const LANDING: &str = "/_sandbox/landing";
+
 /// The only `messaging_type` Harasocial's payload-id API accepts.
 const HARASOCIAL_TYPE: &str = "harasocial_facebook_payload_id";
 
@@ -40,6 +43,8 @@ enum Endpoint {
     Harasocial,
     /// `GET [/prefix]/{page}/conversations`.
     Conversations { page: String },
+    /// `GET [/prefix]/{conversation}/messages`: one conversation's messages.
+    Messages { conversation: String },
 }
 
 impl Endpoint {
@@ -51,6 +56,7 @@ impl Endpoint {
             (&Method::POST, "messages.json") if before == "social" => Some(Self::Harasocial),
             (&Method::POST, "messages") => Some(Self::Graph { page: before.to_owned() }),
             (&Method::GET, "conversations") => Some(Self::Conversations { page: before.to_owned() }),
+            (&Method::GET, "messages") => Some(Self::Messages { conversation: before.to_owned() }),
             _ => None,
         }
     }
@@ -58,7 +64,7 @@ impl Endpoint {
     /// The method the endpoint answers (routing checked it).
     fn method(&self) -> &'static str {
         match self {
-            Self::Conversations { .. } => "GET",
+            Self::Conversations { .. } | Self::Messages { .. } => "GET",
             Self::Graph { .. } | Self::Harasocial => "POST",
         }
     }
@@ -68,7 +74,7 @@ impl Endpoint {
         match self {
             Self::Graph { .. } => Kind::Graph,
             Self::Harasocial => Kind::Harasocial,
-            Self::Conversations { .. } => Kind::Conversations,
+            Self::Conversations { .. } | Self::Messages { .. } => Kind::Conversations,
         }
     }
 }
@@ -94,7 +100,7 @@ impl<'a> Incoming<'a> {
             None => HashMap::new(),
         };
         let (body, body_is_json) = match endpoint {
-            Endpoint::Conversations { .. } => (Value::Null, true),
+            Endpoint::Conversations { .. } | Endpoint::Messages { .. } => (Value::Null, true),
             _ => match serde_json::from_slice(body) {
                 Ok(json) => (json, true),
                 Err(_) => (Value::String(String::from_utf8_lossy(body).into_owned()), false),
@@ -108,6 +114,15 @@ impl<'a> Incoming<'a> {
         match &self.endpoint {
             Endpoint::Graph { page } | Endpoint::Conversations { page } => Some(page),
             Endpoint::Harasocial => non_empty(&self.body["page_id"]),
+            Endpoint::Messages { .. } => None,
+        }
+    }
+
+    /// The key of the fault script: recipient, else page, else conversation.
+    fn fault_key(&self) -> &str {
+        match &self.endpoint {
+            Endpoint::Messages { conversation } => conversation,
+            _ => self.recipient().or(self.page()).unwrap_or_default(),
         }
     }
 
@@ -175,6 +190,8 @@ enum Accepted {
     Send,
     /// A conversations page request.
     Conversations(PageQuery),
+    /// A page of one conversation's messages.
+    Messages(PageQuery),
 }
 
 /// Checks a request the way the real API would: token present and not in
@@ -190,9 +207,16 @@ fn check(config: &Config, incoming: &Incoming<'_>) -> Result<Accepted, Rejection
         Endpoint::Conversations { .. } => {
             PageQuery::from_params(&incoming.params, config.conversations_page_size).map(Accepted::Conversations)
         }
+        Endpoint::Messages { .. } => {
+            PageQuery::from_params(&incoming.params, config.conversations_page_size).map(Accepted::Messages)
+        }
     }
     .map_err(Rejection::BadRequest)?;
-    let expected = incoming.page().and_then(|page| config.tokens.get(page));
+    let owner = match &incoming.endpoint {
+        Endpoint::Messages { conversation } => conversations::owner(config, conversation),
+        _ => incoming.page(),
+    };
+    let expected = owner.and_then(|page| config.tokens.get(page));
     match expected {
         Some(expected) if expected != token => Err(Rejection::Auth),
         _ => Ok(accepted),
@@ -247,13 +271,16 @@ pub async fn handle(
     body: Bytes,
 ) -> Response {
     let Some(endpoint) = Endpoint::route(&method, uri.path()) else {
+        if uri.path().starts_with(LANDING) {
+            return landing(&sandbox, &method, &uri, &headers, &body);
+        }
         let text = format!("pagecast-sandbox: no endpoint for {method} {}\n", uri.path());
         return reply::plain(StatusCode::NOT_FOUND, text);
     };
     let incoming = Incoming::read(endpoint, &uri, &headers, &body);
     let config = sandbox.config();
     let verdict = check(&config, &incoming).map(|accepted| {
-        let key = incoming.recipient().or(incoming.page()).unwrap_or_default();
+        let key = incoming.fault_key();
         let random = matches!(accepted, Accepted::Send);
         (accepted, sandbox.pick_fault(&config, key, random))
     });
@@ -265,13 +292,40 @@ pub async fn handle(
     if !config.latency.is_zero() {
         tokio::time::sleep(config.latency).await;
     }
-    match verdict {
+    let mut response = match verdict {
         Ok((accepted, fault)) => {
             let answer = Answer { sandbox: &sandbox, config: &config, incoming: &incoming, accepted, seq };
             answer.with_fault(fault, &conn).await
         }
         Err(rejection) => reject(&incoming.endpoint, rejection, seq),
+    };
+    if let Some(down) = config.down {
+        // One connection per request, so the outage starts at a connect.
+        response.headers_mut().insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+        if seq == down.after {
+            conn.outage().down_for(down.for_ms.map(Duration::from_millis));
+        }
     }
+    response
+}
+
+/// The page a `redirect:` fault leads to: recorded (kind `landing`, with the
+/// recipient when a re-sent body names one) and answered HTML 200.
+fn landing(sandbox: &Sandbox, method: &Method, uri: &Uri, headers: &HeaderMap, body: &[u8]) -> Response {
+    let body = serde_json::from_slice(body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(body).into()));
+    let entry = Entry {
+        method: method.as_str(),
+        path: uri.path(),
+        query: uri.query().unwrap_or_default(),
+        authorization: headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok()),
+        page: None,
+        recipient: non_empty(&body["recipient"]["id"]),
+        kind: Kind::Landing,
+        fault: "landing",
+        body: &body,
+    };
+    sandbox.journal.record(&entry);
+    reply::landing()
 }
 
 /// The response to a rejected request.
@@ -309,6 +363,13 @@ impl Answer<'_> {
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
             Fault::Http { status } => reply::plain(status, format!("sandbox http {}", status.as_u16())),
+            Fault::Redirect { status } => reply::redirect(status, LANDING),
+            Fault::RedirectAway { status, port } => {
+                let uri = self.incoming.uri;
+                let path = uri.path_and_query().map_or(uri.path(), |p| p.as_str());
+                reply::redirect(status, &format!("http://127.0.0.1:{port}{path}"))
+            }
+            Fault::Endless => reply::endless(self.incoming.recipient().unwrap_or_default(), self.seq),
             Fault::Slow { ms } => {
                 tokio::time::sleep(Duration::from_millis(ms)).await;
                 self.success()
@@ -325,6 +386,7 @@ impl Answer<'_> {
         match (&self.incoming.endpoint, &self.accepted) {
             (Endpoint::Harasocial, _) => reply::harasocial_sent(),
             (_, Accepted::Conversations(query)) => self.conversations(query),
+            (_, Accepted::Messages(query)) => self.messages(query),
             (_, Accepted::Send) => {
                 let recipient = self.incoming.recipient().unwrap_or_default();
                 reply::graph_sent(recipient, self.seq)
@@ -335,7 +397,10 @@ impl Answer<'_> {
     /// A Graph endpoint's answer to a fault that is not about the connection.
     fn graph(&self, fault: Fault) -> Response {
         let error = match fault {
-            Fault::Graph { code, subcode, transient } => GraphError::generic(code, subcode, transient),
+            Fault::Graph { code, subcode, transient } => match self.config.message_for(code, subcode) {
+                Some(message) => GraphError { code, subcode, transient, message: message.to_owned() },
+                None => GraphError::generic(code, subcode, transient),
+            },
             Fault::Throttle { minutes } => {
                 let page = self.incoming.page().unwrap_or_default();
                 return reply::graph_throttle(page, minutes, self.seq);
@@ -348,6 +413,10 @@ impl Answer<'_> {
             Fault::HarasocialError => {
                 GraphError::with_message(100, None, "(#100) sandbox error (harasocial_error given to a Graph request)")
             }
+            Fault::GraphVaried { code, subcode } => {
+                GraphError::with_message(code, subcode, format!("(#{code}) sandbox error number {}", self.seq))
+            }
+            Fault::HugeError { bytes } => return reply::huge_graph_error(bytes, self.seq),
             _ => return self.success(),
         };
         error.into_response(self.seq)
@@ -364,9 +433,12 @@ impl Answer<'_> {
                 "invalid_recipient",
                 &format!("recipient not found for token {}", self.token()),
             ),
-            Fault::Graph { code, subcode, .. } => {
+            Fault::Graph { code, subcode, .. } | Fault::GraphVaried { code, subcode } => {
                 let code = subcode.map_or(format!("graph_{code}"), |s| format!("graph_{code}_{s}"));
                 reply::harasocial_error(StatusCode::OK, &code, "sandbox error")
+            }
+            Fault::HugeError { bytes } => {
+                reply::harasocial_error(StatusCode::OK, "invalid_recipient", &reply::huge_message(bytes))
             }
             Fault::Throttle { minutes } => reply::harasocial_error(
                 StatusCode::TOO_MANY_REQUESTS,
@@ -377,23 +449,51 @@ impl Answer<'_> {
         }
     }
 
-    /// One page of the configured conversations, with a `next` link that
-    /// points back at this sandbox.
+    /// One page of the configured conversations, with `next` links that
+    /// point back at this sandbox (or where `conversation_links` says).
     fn conversations(&self, query: &PageQuery) -> Response {
-        let uri = self.incoming.uri;
-        let host = self
-            .incoming
-            .headers
-            .get(header::HOST)
-            .and_then(|h| h.to_str().ok())
-            .map_or_else(|| self.sandbox.local_addr.to_string(), str::to_owned);
-        let raw_query = uri.query().unwrap_or_default();
-        let link = |after: &str| {
-            let query = conversations::next_query(raw_query, after);
-            format!("http://{host}{}?{query}", uri.path())
-        };
         let page = self.incoming.page().unwrap_or_default();
-        axum::Json(conversations::render_page(self.config, page, query, link)).into_response()
+        let (origin, prefix) = self.link_base(page, "conversations");
+        let links = self.links(&origin, prefix);
+        axum::Json(conversations::render_page(self.config, page, query, &links)).into_response()
+    }
+
+    /// One page of a conversation's messages; Graph's error 100 for an
+    /// unknown conversation.
+    fn messages(&self, query: &PageQuery) -> Response {
+        let Endpoint::Messages { conversation } = &self.incoming.endpoint else {
+            return StatusCode::INTERNAL_SERVER_ERROR.into_response();
+        };
+        let (origin, prefix) = self.link_base(conversation, "messages");
+        let links = self.links(&origin, prefix);
+        match conversations::render_messages(self.config, conversation, query, &links) {
+            Some(page) => axum::Json(page).into_response(),
+            None => GraphError::with_message(
+                100,
+                Some(33),
+                format!("(#100) Unsupported get request. Object with ID '{conversation}' does not exist"),
+            )
+            .into_response(self.seq),
+        }
+    }
+
+    /// The origin links are written with, and the path prefix of this request.
+    fn link_base(&self, id: &str, edge: &str) -> (String, &str) {
+        let origin = self.config.conversation_links.origin.clone().unwrap_or_else(|| {
+            let host = self.incoming.headers.get(header::HOST).and_then(|h| h.to_str().ok());
+            format!("http://{}", host.map_or_else(|| self.sandbox.local_addr.to_string(), str::to_owned))
+        });
+        (origin, conversations::path_prefix(self.incoming.uri.path(), id, edge))
+    }
+
+    /// The link writer for this request.
+    fn links<'l>(&'l self, origin: &'l str, prefix: &'l str) -> conversations::Links<'l> {
+        conversations::Links {
+            origin,
+            prefix,
+            raw_query: self.incoming.uri.query().unwrap_or_default(),
+            token: self.config.conversation_links.access_token.then(|| self.token()),
+        }
     }
 
     /// The bearer token (present: the checks passed).
@@ -416,7 +516,10 @@ mod tests {
             Endpoint::route(&Method::GET, "/v25.0/500/conversations/"),
             Some(Endpoint::Conversations { page: "500".into() })
         );
-        assert_eq!(Endpoint::route(&Method::GET, "/500/messages"), None);
+        assert_eq!(
+            Endpoint::route(&Method::GET, "/v25.0/t_1/messages"),
+            Some(Endpoint::Messages { conversation: "t_1".into() })
+        );
         assert_eq!(Endpoint::route(&Method::POST, "/messages"), None);
         assert_eq!(Endpoint::route(&Method::POST, "/x/messages.json"), None);
     }

@@ -30,12 +30,34 @@ pub struct Config {
     pub random_fault: Option<RandomFault>,
     /// Seed for `random_fault`.
     pub seed: u64,
+    /// A scripted API outage, when configured.
+    pub down: Option<Down>,
+    /// Messages of `graph:` faults by `"CODE"` or `"CODE/SUBCODE"`, replacing
+    /// the sandbox's own (tests put HTML, tokens or long text in them).
+    pub messages: HashMap<String, String>,
     /// Conversations per page id, newest `updated_time` first.
     pub conversations: HashMap<String, Vec<Conversation>>,
     /// Default page size of `GET /{page}/conversations`.
     pub conversations_page_size: usize,
     /// Display names of pages, shown as the page participant of conversations.
     pub page_names: HashMap<String, String>,
+    /// How paging links of conversations and messages are written.
+    pub conversation_links: ConversationLinks,
+}
+
+/// How the sandbox writes `paging.next` links, to test what a client does
+/// with links it should not follow as given.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ConversationLinks {
+    /// Put the request's bearer token in every link as `access_token=…`, as
+    /// Graph does for callers that sent it in the query.
+    #[serde(default)]
+    pub access_token: bool,
+    /// Write links to this origin (`http://other.example:8080`) instead of
+    /// the sandbox's own.
+    #[serde(default)]
+    pub origin: Option<String>,
 }
 
 /// One configured conversation, kept as given except for the list wrappers
@@ -69,11 +91,16 @@ struct RawConfig {
     random_fault: Option<RawRandomFault>,
     #[serde(default)]
     seed: u64,
+    down: Option<Down>,
+    #[serde(default)]
+    messages: HashMap<String, String>,
     #[serde(default)]
     conversations: HashMap<String, Vec<Conversation>>,
     conversations_page_size: Option<usize>,
     #[serde(default)]
     page_names: HashMap<String, String>,
+    #[serde(default)]
+    conversation_links: ConversationLinks,
 }
 
 /// `random_fault` as written in the config.
@@ -96,9 +123,12 @@ impl Config {
             faults: parse_scripts(raw.faults)?,
             random_fault: raw.random_fault.map(parse_random).transpose()?,
             seed: raw.seed,
+            down: raw.down.map(check_down).transpose()?,
+            messages: raw.messages,
             conversations: sort_conversations(raw.conversations)?,
             conversations_page_size: page_size(raw.conversations_page_size)?,
             page_names: raw.page_names,
+            conversation_links: raw.conversation_links,
         })
     }
 }
@@ -128,6 +158,36 @@ fn parse_random(raw: RawRandomFault) -> Result<RandomFault, String> {
         fault: Fault::parse(&raw.fault).map_err(|e| format!("random_fault: {e}"))?,
         probability: raw.probability,
     })
+}
+
+/// `"down": {"after": N, "for_ms": M}`: once the N-th API request (counted
+/// from the sandbox's start) is answered, the listening socket closes, for M
+/// ms or (without `for_ms`) until `Running::set_down(false)`. While it is set,
+/// every API answer carries `Connection: close`, so each request opens its
+/// own connection and the first one after the N-th is refused at connect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Down {
+    /// The request (1-based) after whose answer the outage starts.
+    pub after: u64,
+    /// The outage's length; `None`: until ended by hand.
+    pub for_ms: Option<u64>,
+}
+
+impl Config {
+    /// The configured message for a Graph error, `CODE/SUBCODE` before `CODE`.
+    pub fn message_for(&self, code: u32, subcode: Option<u32>) -> Option<&str> {
+        let exact = subcode.and_then(|sub| self.messages.get(&format!("{code}/{sub}")));
+        exact.or_else(|| self.messages.get(&code.to_string())).map(String::as_str)
+    }
+}
+
+/// Checks `down`.
+fn check_down(down: Down) -> Result<Down, String> {
+    if down.after == 0 {
+        return Err("down.after must be at least 1 (the request after whose answer the API goes down)".to_owned());
+    }
+    Ok(down)
 }
 
 /// Checks `conversations_page_size`.
@@ -203,11 +263,23 @@ mod tests {
         let ids: Vec<_> = config.conversations["500725830264749"].iter().map(|c| c.id.as_str()).collect();
         assert_eq!(ids, ["t_2", "t_1"], "newest first");
         assert_eq!(config.conversations["500725830264749"][0].extra["snippet"], "hi");
+        assert!(!config.conversation_links.access_token && config.conversation_links.origin.is_none());
+    }
+
+    #[test]
+    fn conversation_links_are_configurable() {
+        let json = br#"{"conversation_links": {"access_token": true, "origin": "http://elsewhere.test:81"}}"#;
+        let links = Config::from_json(json, None).expect("valid").conversation_links;
+        assert!(links.access_token);
+        assert_eq!(links.origin.as_deref(), Some("http://elsewhere.test:81"));
+        assert!(Config::from_json(br#"{"conversation_links": {"host": "x"}}"#, None).is_err());
     }
 
     #[test]
     fn rejects_mistakes_with_a_pointer() {
-        let cases: [(&[u8], &str); 6] = [
+        let cases: [(&[u8], &str); 8] = [
+            (br#"{"down": {"after": 0}}"#, "down.after"),
+            (br#"{"down": {"after": 1, "for": 5}}"#, "unknown field"),
             (br#"{"fautls": {}}"#, "unknown field"),
             (br#"{"faults": {"1": ["grahp:1"]}}"#, "faults[\"1\"]"),
             (br#"{"faults": {"1": []}}"#, "empty"),
@@ -219,5 +291,23 @@ mod tests {
             let error = Config::from_json(json, None).expect_err("invalid");
             assert!(error.contains(expected), "{error} should mention {expected}");
         }
+    }
+
+    #[test]
+    fn message_overrides_prefer_the_subcode() {
+        let json = br#"{"messages": {"100": "plain", "100/7": "seven"}}"#;
+        let config = Config::from_json(json, None).expect("valid");
+        assert_eq!(config.message_for(100, Some(7)), Some("seven"));
+        assert_eq!(config.message_for(100, Some(8)), Some("plain"));
+        assert_eq!(config.message_for(100, None), Some("plain"));
+        assert_eq!(config.message_for(551, None), None);
+    }
+
+    #[test]
+    fn parses_an_outage() {
+        let config = Config::from_json(br#"{"down": {"after": 3, "for_ms": 500}}"#, None).expect("valid");
+        assert_eq!(config.down, Some(Down { after: 3, for_ms: Some(500) }));
+        let config = Config::from_json(br#"{"down": {"after": 1}}"#, None).expect("valid");
+        assert_eq!(config.down, Some(Down { after: 1, for_ms: None }));
     }
 }

@@ -4,8 +4,15 @@
 //! so the sandbox reproduces what a client must get right: `limit`, opaque
 //! `after` cursors, a `next` link that repeats the query, no `next` on the
 //! last page, the `{data: [...]}` wrappers around edges, and `fields`
-//! selecting the top-level fields (with `.limit(N)` on edges). Everything
-//! here is pure; the handler supplies the host and the raw query.
+//! selecting the top-level fields (with `.limit(N)` on edges).
+//!
+//! A conversation's `messages` edge, cut by its limit, carries its own
+//! `paging.next` to `GET /{conversation-id}/messages`, which pages the
+//! configured messages the same way: a client that only reads the listed
+//! few misses the person behind a long flow of page messages. Links may be
+//! written with the caller's `access_token` or to another origin
+//! (`conversation_links` in the config), as a client must not follow them
+//! as given. Everything here is pure; the handler supplies the links' base.
 
 use std::collections::HashMap;
 use std::ops::Range;
@@ -35,6 +42,8 @@ pub struct Field {
     pub name: String,
     /// `.limit(N)` on an edge, if given.
     pub limit: Option<usize>,
+    /// The nested fields in `{...}`, if given, e.g. `from,created_time`.
+    pub nested: Option<String>,
 }
 
 impl PageQuery {
@@ -89,7 +98,8 @@ fn parse_field(text: &str) -> Option<Field> {
         .strip_prefix(".limit(")
         .and_then(|rest| rest.split_once(')'))
         .and_then(|(n, _)| n.trim().parse().ok());
-    Some(Field { name: name.to_owned(), limit })
+    let nested = text.find('{').zip(text.rfind('}')).filter(|(a, b)| a < b).map(|(a, b)| text[a + 1..b].to_owned());
+    Some(Field { name: name.to_owned(), limit, nested })
 }
 
 /// The opaque cursor naming the conversation at `index`.
@@ -123,9 +133,35 @@ pub fn next_query(raw_query: &str, after: &str) -> String {
     parts.join("&")
 }
 
-/// Builds the answer to a conversations request. `link` turns the `after`
-/// cursor of the next page into that page's absolute URL.
-pub fn render_page(config: &Config, page_id: &str, query: &PageQuery, link: impl Fn(&str) -> String) -> Value {
+/// How absolute paging links are written.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Links<'a> {
+    /// `http://HOST:PORT` of the sandbox, or the configured other origin.
+    pub origin: &'a str,
+    /// The path before `/{id}/{edge}`: a version prefix such as `/v25.0`, or empty.
+    pub prefix: &'a str,
+    /// The raw query of the request being answered.
+    pub raw_query: &'a str,
+    /// Written into every link as `access_token=…` when set.
+    pub token: Option<&'a str>,
+}
+
+impl Links<'_> {
+    /// `{origin}{prefix}/{id}/{edge}?[access_token=…&]{query}`.
+    fn link(&self, id: &str, edge: &str, query: &str) -> String {
+        let token = self.token.map(|t| format!("access_token={t}&")).unwrap_or_default();
+        format!("{}{}/{id}/{edge}?{token}{query}", self.origin, self.prefix)
+    }
+}
+
+/// The path prefix of a request for `/{id}/{edge}` (e.g. `/v25.0`).
+pub fn path_prefix<'a>(path: &'a str, id: &str, edge: &str) -> &'a str {
+    let path = path.trim_end_matches('/');
+    path.strip_suffix(&format!("/{id}/{edge}")).unwrap_or("")
+}
+
+/// Builds the answer to a conversations request.
+pub fn render_page(config: &Config, page_id: &str, query: &PageQuery, links: &Links<'_>) -> Value {
     let all = config.conversations.get(page_id).map_or(&[][..], Vec::as_slice);
     let range = window(all.len(), query.after, query.limit);
     if range.is_empty() {
@@ -134,13 +170,47 @@ pub fn render_page(config: &Config, page_id: &str, query: &PageQuery, link: impl
     let page =
         Participant { id: page_id, name: config.page_names.get(page_id).map_or(DEFAULT_PAGE_NAME, String::as_str) };
     let data: Vec<Value> =
-        all[range.clone()].iter().map(|c| render_conversation(c, &page, query.fields.as_deref())).collect();
-    let after = cursor(range.end - 1);
-    let mut paging = json!({ "cursors": { "before": cursor(range.start), "after": after } });
-    if range.end < all.len() {
-        paging["next"] = Value::String(link(&after));
+        all[range.clone()].iter().map(|c| render_conversation(c, &page, query.fields.as_deref(), links)).collect();
+    let next = (range.end < all.len())
+        .then(|| links.link(page_id, "conversations", &next_query(links.raw_query, &cursor(range.end - 1))));
+    json!({ "data": data, "paging": paging(&range, next) })
+}
+
+/// Builds the answer to `GET /{conversation-id}/messages`: its messages,
+/// newest first, paged like the listing; `None` for an unknown conversation.
+pub fn render_messages(config: &Config, conversation_id: &str, query: &PageQuery, links: &Links<'_>) -> Option<Value> {
+    let conversation = find(config, conversation_id)?;
+    let all = &conversation.messages;
+    let range = window(all.len(), query.after, query.limit);
+    if range.is_empty() {
+        return Some(json!({ "data": [] }));
     }
-    json!({ "data": data, "paging": paging })
+    let next = (range.end < all.len())
+        .then(|| links.link(conversation_id, "messages", &next_query(links.raw_query, &cursor(range.end - 1))));
+    Some(json!({ "data": &all[range.clone()], "paging": paging(&range, next) }))
+}
+
+/// The page that holds a conversation, for its token and its faults.
+pub fn owner<'c>(config: &'c Config, conversation_id: &str) -> Option<&'c str> {
+    config
+        .conversations
+        .iter()
+        .find(|(_, list)| list.iter().any(|c| c.id == conversation_id))
+        .map(|(page, _)| page.as_str())
+}
+
+/// A configured conversation by id.
+fn find<'c>(config: &'c Config, conversation_id: &str) -> Option<&'c Conversation> {
+    config.conversations.values().flatten().find(|c| c.id == conversation_id)
+}
+
+/// Graph's `paging` object for the items of `range`.
+fn paging(range: &Range<usize>, next: Option<String>) -> Value {
+    let mut paging = json!({ "cursors": { "before": cursor(range.start), "after": cursor(range.end - 1) } });
+    if let Some(next) = next {
+        paging["next"] = Value::String(next);
+    }
+    paging
 }
 
 /// The page itself, as it appears among a conversation's participants.
@@ -150,12 +220,13 @@ struct Participant<'a> {
 }
 
 /// One conversation as Graph shows it, limited to the requested fields.
-fn render_conversation(c: &Conversation, page: &Participant<'_>, fields: Option<&[Field]>) -> Value {
+fn render_conversation(c: &Conversation, page: &Participant<'_>, fields: Option<&[Field]>, links: &Links<'_>) -> Value {
     // `None`: not requested; `Some(limit)`: requested, with an optional edge limit.
     let wanted = |name: &str| match fields {
         None => Some(None),
         Some(fields) => fields.iter().find(|f| f.name == name).map(|f| f.limit),
     };
+    let nested = |name: &str| fields.and_then(|f| f.iter().find(|f| f.name == name)).and_then(|f| f.nested.clone());
     let mut out = Map::new();
     out.insert("id".into(), Value::String(c.id.clone()));
     if wanted("updated_time").is_some() {
@@ -165,7 +236,16 @@ fn render_conversation(c: &Conversation, page: &Participant<'_>, fields: Option<
         out.insert("participants".into(), edge(&with_page(&c.participants, page), limit));
     }
     if let Some(limit) = wanted("messages") {
-        out.insert("messages".into(), edge(&c.messages, limit));
+        let mut messages = edge(&c.messages, limit);
+        let shown = limit.unwrap_or(usize::MAX).min(c.messages.len());
+        if shown > 0 {
+            // The nested edge links to the conversation's own `messages` edge.
+            let fields = nested("messages").map(|f| format!("fields={f}&")).unwrap_or_default();
+            let next = (shown < c.messages.len())
+                .then(|| links.link(&c.id, "messages", &format!("{fields}limit={shown}&after={}", cursor(shown - 1))));
+            messages["paging"] = paging(&(0..shown), next);
+        }
+        out.insert("messages".into(), messages);
     }
     for (name, value) in &c.extra {
         if wanted(name).is_some() {
@@ -208,6 +288,10 @@ mod tests {
             .collect();
         let json = json!({ "conversations": { "500": conversations }, "page_names": {"500": "Shop"} });
         Config::from_json(json.to_string().as_bytes(), None).expect("valid config")
+    }
+
+    fn links(raw_query: &str) -> Links<'_> {
+        Links { origin: "http://h", prefix: "/v9", raw_query, token: None }
     }
 
     fn query(limit: usize, after: Option<usize>, fields: Option<&str>) -> PageQuery {
@@ -263,35 +347,73 @@ mod tests {
     #[test]
     fn pages_link_forward_until_the_last() {
         let config = config_with(3);
-        let link = |after: &str| format!("http://h/500/conversations?{}", next_query("", after));
-        let first = render_page(&config, "500", &query(2, None, None), link);
+        let link = links("");
+        let first = render_page(&config, "500", &query(2, None, None), &link);
         assert_eq!(first["data"][0]["id"], "t_0");
         assert_eq!(first["data"][1]["id"], "t_1");
         assert_eq!(first["paging"]["cursors"]["after"], "c1");
-        assert_eq!(first["paging"]["next"], "http://h/500/conversations?after=c1");
-        let last = render_page(&config, "500", &query(2, Some(1), None), link);
+        assert_eq!(first["paging"]["next"], "http://h/v9/500/conversations?after=c1");
+        let last = render_page(&config, "500", &query(2, Some(1), None), &link);
         assert_eq!(last["data"].as_array().map(Vec::len), Some(1));
         assert_eq!(last["data"][0]["updated_time"], "2026-11-26T08:00:00+0000");
         assert!(last["paging"].get("next").is_none());
-        let unknown = render_page(&config, "999", &query(2, None, None), link);
+        let unknown = render_page(&config, "999", &query(2, None, None), &link);
         assert_eq!(unknown, json!({ "data": [] }));
     }
 
     #[test]
     fn conversations_show_graph_wrappers_and_requested_fields() {
         let config = config_with(1);
-        let page = render_page(&config, "500", &query(5, None, None), |q| q.to_owned());
+        let page = render_page(&config, "500", &query(5, None, None), &links(""));
         let c = &page["data"][0];
         assert_eq!(c["participants"]["data"][1], json!({"id": "500", "name": "Shop"}));
         assert_eq!(c["messages"]["data"].as_array().map(Vec::len), Some(2));
         assert_eq!(c["snippet"], "hello");
 
         let fields = Some("participants,messages.limit(1){from}");
-        let page = render_page(&config, "500", &query(5, None, fields), |q| q.to_owned());
+        let page = render_page(&config, "500", &query(5, None, fields), &links(""));
         let c = &page["data"][0];
         assert_eq!(c["messages"]["data"], json!([{"id": "m_2"}]));
         assert!(c.get("updated_time").is_none());
         assert!(c.get("snippet").is_none());
         assert_eq!(c["id"], "t_0");
+    }
+
+    #[test]
+    fn cut_message_edges_link_to_the_conversation_messages() {
+        let config = config_with(1);
+        let fields = Some("participants,messages.limit(1){from,created_time}");
+        let page = render_page(&config, "500", &query(5, None, fields), &links(""));
+        let messages = &page["data"][0]["messages"];
+        assert_eq!(messages["paging"]["next"], "http://h/v9/t_0/messages?fields=from,created_time&limit=1&after=c0");
+        // Not cut: cursors, no next.
+        let page = render_page(&config, "500", &query(5, None, Some("messages.limit(2)")), &links(""));
+        assert!(page["data"][0]["messages"]["paging"].get("next").is_none());
+
+        let q = query(1, Some(0), None);
+        let rest = render_messages(&config, "t_0", &q, &links("fields=from&limit=1&after=c0")).expect("known");
+        assert_eq!(rest["data"], json!([{"id": "m_1"}]));
+        assert!(rest["paging"].get("next").is_none());
+        let first = render_messages(&config, "t_0", &query(1, None, None), &links("limit=1")).expect("known");
+        assert_eq!(first["paging"]["next"], "http://h/v9/t_0/messages?limit=1&after=c0");
+        assert!(render_messages(&config, "t_404", &q, &links("")).is_none());
+        assert_eq!(owner(&config, "t_0"), Some("500"));
+    }
+
+    #[test]
+    fn links_can_carry_the_token_or_go_elsewhere() {
+        let config = config_with(3);
+        let link = Links { origin: "http://elsewhere.test:81", prefix: "", raw_query: "limit=1", token: Some("tok") };
+        let page = render_page(&config, "500", &query(1, None, None), &link);
+        assert_eq!(
+            page["paging"]["next"],
+            "http://elsewhere.test:81/500/conversations?access_token=tok&limit=1&after=c0"
+        );
+    }
+
+    #[test]
+    fn path_prefixes() {
+        assert_eq!(path_prefix("/v25.0/500/conversations", "500", "conversations"), "/v25.0");
+        assert_eq!(path_prefix("/t_1/messages/", "t_1", "messages"), "");
     }
 }

@@ -48,6 +48,37 @@ pub enum Fault {
     EchoToken,
     /// Harasocial's `has_error: true` answer with HTTP 200.
     HarasocialError,
+    /// A Graph error (HTTP 400) whose message names the request's sequence
+    /// number, so that no two answers carry the same message.
+    GraphVaried {
+        /// Graph `code`.
+        code: u32,
+        /// Graph `error_subcode`, omitted from the body when `None`.
+        subcode: Option<u32>,
+    },
+    /// A redirect (301, 302, 307 or 308) to `/_sandbox/landing` on this
+    /// server, which answers HTML 200 to any method.
+    Redirect {
+        /// The 3xx status.
+        status: u16,
+    },
+    /// A redirect to `http://127.0.0.1:PORT` plus the same path: another
+    /// origin (a second sandbox, in tests), which must never see the request.
+    RedirectAway {
+        /// The 3xx status.
+        status: u16,
+        /// The other origin's port on 127.0.0.1.
+        port: u16,
+    },
+    /// HTTP 200 whose body starts like a send success and never ends: bytes
+    /// stream until the client goes away.
+    Endless,
+    /// A Graph error (HTTP 400, code 100/2018001) whose message is this many
+    /// bytes long.
+    HugeError {
+        /// Length of the message in bytes (UTF-8, multi-byte characters included).
+        bytes: usize,
+    },
 }
 
 impl Fault {
@@ -63,6 +94,14 @@ impl Fault {
             ("reset", None) => Ok(Self::Reset),
             ("echo_token", None) => Ok(Self::EchoToken),
             ("harasocial_error", None) => Ok(Self::HarasocialError),
+            ("endless", None) => Ok(Self::Endless),
+            ("graph_varied", Some(arg)) => match parse_graph(arg, false)? {
+                Fault::Graph { code, subcode, .. } => Ok(Self::GraphVaried { code, subcode }),
+                other => Ok(other),
+            },
+            ("redirect", Some(arg)) => Ok(Self::Redirect { status: redirect_status(arg, name)? }),
+            ("redirect_away", Some(arg)) => parse_redirect_away(arg, name),
+            ("huge_error", Some(arg)) => Ok(Self::HugeError { bytes: number(arg, name)? }),
             ("graph", Some(arg)) => parse_graph(arg, false),
             ("graph_transient", Some(arg)) => parse_graph(arg, true),
             ("throttle", Some(arg)) => Ok(Self::Throttle { minutes: number(arg, name)? }),
@@ -71,7 +110,8 @@ impl Fault {
             _ => Err(format!(
                 "unknown fault {name:?}: expected ok, graph:CODE[/SUBCODE], \
                  graph_transient:CODE[/SUBCODE], throttle:MINUTES, http:STATUS, \
-                 slow:MS, hang, reset, echo_token or harasocial_error"
+                 slow:MS, hang, reset, echo_token, harasocial_error, graph_varied:CODE[/SUBCODE], \
+                 redirect:3XX, redirect_away:3XX/PORT, endless or huge_error:BYTES"
             )),
         }
     }
@@ -93,6 +133,30 @@ fn parse_http(arg: &str, name: &str) -> Result<Fault, String> {
         Ok(status) if (200..=599).contains(&code) => Ok(Fault::Http { status }),
         _ => Err(format!("fault {name:?}: status must be 200-599")),
     }
+}
+
+/// The statuses a redirect fault may use: the four that carry `Location`.
+const REDIRECTS: [u16; 4] = [301, 302, 307, 308];
+
+/// Parses the status of a `redirect:` fault.
+fn redirect_status(arg: &str, name: &str) -> Result<u16, String> {
+    let status = number(arg, name)?;
+    if REDIRECTS.contains(&status) {
+        Ok(status)
+    } else {
+        Err(format!("fault {name:?}: a redirect status is 301, 302, 307 or 308"))
+    }
+}
+
+/// Parses `STATUS/PORT` of a `redirect_away:` fault.
+fn parse_redirect_away(arg: &str, name: &str) -> Result<Fault, String> {
+    let (status, port) =
+        arg.split_once('/').ok_or_else(|| format!("fault {name:?}: expected redirect_away:STATUS/PORT"))?;
+    let port = number::<u16>(port, name)?;
+    if port == 0 {
+        return Err(format!("fault {name:?}: port 0 is not a port"));
+    }
+    Ok(Fault::RedirectAway { status: redirect_status(status, name)?, port })
 }
 
 /// Parses a decimal number inside a fault name, naming the fault on error.
@@ -119,6 +183,12 @@ impl fmt::Display for Fault {
             Self::Reset => f.write_str("reset"),
             Self::EchoToken => f.write_str("echo_token"),
             Self::HarasocialError => f.write_str("harasocial_error"),
+            Self::GraphVaried { code, subcode: Some(sub) } => write!(f, "graph_varied:{code}/{sub}"),
+            Self::GraphVaried { code, subcode: None } => write!(f, "graph_varied:{code}"),
+            Self::Redirect { status } => write!(f, "redirect:{status}"),
+            Self::RedirectAway { status, port } => write!(f, "redirect_away:{status}/{port}"),
+            Self::Endless => f.write_str("endless"),
+            Self::HugeError { bytes } => write!(f, "huge_error:{bytes}"),
         }
     }
 }
@@ -170,6 +240,17 @@ mod tests {
             ("reset", Fault::Reset),
             ("echo_token", Fault::EchoToken),
             ("harasocial_error", Fault::HarasocialError),
+            ("graph_varied:10900", Fault::GraphVaried { code: 10900, subcode: None }),
+            ("graph_varied:100/7", Fault::GraphVaried { code: 100, subcode: Some(7) }),
+            ("redirect:301", Fault::Redirect { status: 301 }),
+            ("redirect:302", Fault::Redirect { status: 302 }),
+            ("redirect:307", Fault::Redirect { status: 307 }),
+            ("redirect:308", Fault::Redirect { status: 308 }),
+            ("redirect_away:307/4100", Fault::RedirectAway { status: 307, port: 4100 }),
+            ("endless", Fault::Endless),
+            ("huge_error:52428800", Fault::HugeError { bytes: 52_428_800 }),
+            ("graph:551/1545041", Fault::Graph { code: 551, subcode: Some(1545041), transient: false }),
+            ("graph:2018321", Fault::Graph { code: 2018321, subcode: None, transient: false }),
         ];
         for (name, fault) in cases {
             assert_eq!(Fault::parse(name), Ok(fault), "{name}");
@@ -193,6 +274,17 @@ mod tests {
             "hang:1",
             "throttle:1.5",
             "nope:1",
+            "redirect",
+            "redirect:300",
+            "redirect:200",
+            "redirect_away:307",
+            "redirect_away:307/0",
+            "redirect_away:307/70000",
+            "redirect_away:303/4100",
+            "endless:1",
+            "huge_error",
+            "huge_error:-5",
+            "graph_varied",
         ] {
             assert!(Fault::parse(name).is_err(), "{name:?} should be rejected");
         }

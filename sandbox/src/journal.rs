@@ -20,6 +20,8 @@ use serde_json::Value;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
+    /// `/_sandbox/landing`, where the `redirect:` faults lead.
+    Landing,
     /// `POST /{page}/messages`.
     Graph,
     /// `POST /social/messages.json`.

@@ -41,6 +41,7 @@ use axum::routing::{get, post, put};
 use tokio::net::TcpListener;
 
 pub use crate::config::Config;
+pub use crate::conn::Outage;
 use crate::conn::{ConnHandle, ResettableListener};
 use crate::journal::Journal;
 use crate::state::Sandbox;
@@ -54,6 +55,8 @@ pub struct Options {
     pub record: Option<File>,
     /// Delay before every API answer; overrides `latency_ms` of any config.
     pub latency_ms: Option<u64>,
+    /// The switch that closes the listening socket (an API outage).
+    pub outage: Outage,
 }
 
 /// Serves on `listener` until `shutdown` resolves. `on_bound` is told the
@@ -67,11 +70,12 @@ pub async fn serve(
     let config = Config::from_json(options.config.as_deref().unwrap_or(b"{}"), options.latency_ms)
         .map_err(|error| anyhow::anyhow!("invalid config: {error}"))?;
     let local_addr = listener.local_addr()?;
+    let listener = ResettableListener::new(listener, options.outage.clone())?;
     let sandbox = Sandbox::new(config, Journal::new(options.record), options.latency_ms, local_addr);
     let app = router(Arc::new(sandbox)).into_make_service_with_connect_info::<ConnHandle>();
     on_bound(local_addr)?;
     tokio::select! {
-        served = axum::serve(ResettableListener(listener), app) => served?,
+        served = axum::serve(listener, app) => served?,
         () = shutdown => {}
     }
     Ok(())
@@ -81,6 +85,7 @@ pub async fn serve(
 fn router(sandbox: Arc<Sandbox>) -> Router {
     Router::new()
         .route("/_sandbox/requests", get(control::requests))
+        .route("/_sandbox/down", post(conn::down_route))
         .route("/_sandbox/stats", get(control::stats))
         .route("/_sandbox/reset", post(control::reset))
         .route("/_sandbox/config", put(control::put_config))
@@ -105,6 +110,7 @@ pub struct Running {
     pub url: String,
     /// `127.0.0.1:PORT`.
     pub addr: SocketAddr,
+    outage: Outage,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
 }
@@ -117,7 +123,9 @@ pub struct Running {
 pub fn spawn(config: &serde_json::Value) -> Running {
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let (bound_tx, bound_rx) = std::sync::mpsc::channel();
-    let options = Options { config: Some(config.to_string().into_bytes()), ..Options::default() };
+    let outage = Outage::default();
+    let options =
+        Options { config: Some(config.to_string().into_bytes()), outage: outage.clone(), ..Options::default() };
     let thread = std::thread::spawn(move || {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
@@ -143,7 +151,34 @@ pub fn spawn(config: &serde_json::Value) -> Running {
         Ok(Err(error)) => panic!("the sandbox did not start: {error:#}"),
         Err(_) => panic!("the sandbox thread ended before binding"),
     };
-    Running { url: format!("http://{addr}"), addr, stop: Some(stop), thread: Some(thread) }
+    Running { url: format!("http://{addr}"), addr, outage, stop: Some(stop), thread: Some(thread) }
+}
+
+impl Running {
+    /// Starts (`true`) or ends (`false`) an API outage: while down, the
+    /// listening socket is closed and every new connection is refused.
+    /// Returns once the change is published; the listener acts on it at once,
+    /// and [`Running::wait_reachable`] confirms the end of an outage.
+    pub fn set_down(&self, down: bool) {
+        self.outage.set_down(down);
+    }
+
+    /// Waits (up to 5 s) until a TCP connect to the sandbox gives `reachable`.
+    ///
+    /// # Panics
+    /// When the state is not reached in time: the listener is stuck.
+    pub fn wait_reachable(&self, reachable: bool) {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(5);
+        let now_reachable = || match std::net::TcpStream::connect(self.addr) {
+            Ok(_) => true,
+            // Only a refusal shows the socket closed; a reset is the race of the close.
+            Err(error) => error.kind() != std::io::ErrorKind::ConnectionRefused,
+        };
+        while now_reachable() != reachable {
+            assert!(std::time::Instant::now() < deadline, "the sandbox did not become reachable={reachable}");
+            std::thread::sleep(std::time::Duration::from_millis(5));
+        }
+    }
 }
 
 impl Drop for Running {

@@ -47,7 +47,7 @@ async fn main() -> Result<()> {
     };
     let record = cli.record.as_deref().map(open_record).transpose()?;
     let listener = TcpListener::bind(cli.addr).await.with_context(|| format!("cannot listen on {}", cli.addr))?;
-    let options = Options { config, record, latency_ms: cli.latency_ms };
+    let options = Options { config, record, latency_ms: cli.latency_ms, ..Options::default() };
     serve(listener, options, announce, shutdown_signal()).await
 }
 

@@ -147,4 +147,3 @@ impl Audiences {
         self.people.get_index(i as usize).expect("person indices come from the planner")
     }
 }
-

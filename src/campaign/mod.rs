@@ -69,6 +69,8 @@ pub struct Page {
     pub token_env: String,
     /// The window rule for its sends.
     pub rule: Rule,
+    /// Its messages in any rolling 24 hours, across campaigns (SPEC §6); None: no cap.
+    pub daily_limit: Option<u32>,
 }
 
 /// One audience of a campaign.
@@ -115,6 +117,18 @@ pub struct SendSettings {
     pub max_pause: TimeDelta,
     /// Retry errors after which the message may have been delivered.
     pub retry_ambiguous: bool,
+    /// The first wave that must succeed before the rest is sent (SPEC §6).
+    pub canary: Option<Canary>,
+}
+
+/// `send.canary`: send to `recipients` first, and go on only if
+/// (failed + unknown) ÷ `recipients` ≤ `max_failure_rate`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Canary {
+    /// Size of the first wave (at least 1).
+    pub recipients: u32,
+    /// The largest failure share that lets the run go on, 0.0 to 1.0.
+    pub max_failure_rate: f64,
 }
 
 impl Default for SendSettings {
@@ -125,6 +139,7 @@ impl Default for SendSettings {
             max_attempts: 4,
             max_pause: TimeDelta::minutes(15),
             retry_ambiguous: false,
+            canary: None,
         }
     }
 }

@@ -37,13 +37,18 @@ pub struct RawCampaign {
     pub suppress: Vec<SuppressSpec>,
     /// The message. Exactly one of `payload_id`, `text`, `attachment`, `template`.
     pub message: MessageSpec,
-    /// Meta's messaging type. Required for graph pages, absent for harasocial.
+    /// Meta's messaging type: RESPONSE or UPDATE inside the 24-hour window,
+    /// MESSAGE_TAG (with `tag`) for a customer feedback survey within 7 days,
+    /// UTILITY for an approved utility `template` at any time. Required when
+    /// the campaign has graph pages; absent when all its pages are harasocial.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub messaging_type: Option<MessagingType>,
-    /// The message tag; only with `messaging_type: MESSAGE_TAG`.
+    /// The message tag; only with `messaging_type: MESSAGE_TAG`. Since
+    /// 2026-04-27 only CUSTOMER_FEEDBACK is usable by a campaign.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<MessageTag>,
-    /// Push notification kind. Default REGULAR (then not sent).
+    /// How the person's phone announces the message. Default REGULAR (then
+    /// not sent). Graph pages only.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub notification_type: Option<NotificationType>,
     /// When `pagecast tick` runs the campaign. Without it, only `pagecast run` does.
@@ -66,9 +71,17 @@ pub struct PageSpec {
     pub id: String,
     /// Which API sends for this Page.
     pub provider: Provider,
-    /// Name of the environment variable that holds the Page's access token.
+    /// Name of the environment variable that holds the Page's access token
+    /// (never the token itself).
     #[schemars(regex(pattern = r"^[A-Za-z_][A-Za-z0-9_]*$"))]
     pub token_env: String,
+    /// The most messages this Page may send in any rolling 24 hours, counted
+    /// across every campaign that shares the ledger (SPEC §6). Recipients over
+    /// it end `not_attempted` (reason `daily_limit`) and go out in a later run.
+    /// Default: no cap.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(range(min = 1, max = 4_294_967_295u32))]
+    pub daily_limit: Option<u32>,
 }
 
 /// Which API sends for a Page.
@@ -134,12 +147,12 @@ impl JsonSchema for VarValue {
         true
     }
 
-    // One `type` list rather than the `anyOf` an untagged enum would give:
-    // its error message ("must be text, a number or true/false") is clearer.
+    // `anyOf` rather than a `type` list: ajv's strict mode refuses union
+    // types. The schema stage words the three branches' errors as one.
     fn json_schema(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
         schemars::json_schema!({
             "description": "A template variable's value: text, a number, or true/false.",
-            "type": ["string", "number", "boolean"]
+            "anyOf": [{ "type": "string" }, { "type": "number" }, { "type": "boolean" }]
         })
     }
 }
@@ -159,7 +172,8 @@ impl VarValue {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConversationsSpec {
-    /// Only conversations updated within this long (e.g. `7d`).
+    /// Only conversations updated within this long, e.g. `7d` (a duration:
+    /// `30s`, `10m`, `2h`, `7d`).
     pub within: Duration,
 }
 
@@ -462,12 +476,16 @@ impl NotificationType {
 #[derive(Debug, Clone, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ScheduleSpec {
-    /// Standard 5-field crontab line, e.g. `0 9 * * MON-FRI`.
+    /// Standard 5-field crontab line `minute hour day-of-month month
+    /// day-of-week`, e.g. `0 9 * * MON-FRI` (0 and 7 are Sunday; names are
+    /// three letters). Also `@hourly`, `@daily`, `@weekly`, `@monthly`, `@yearly`.
     pub cron: String,
-    /// IANA time zone name; default UTC.
+    /// IANA time zone name in which the cron line is read, e.g.
+    /// `Asia/Ho_Chi_Minh`; spelled exactly. Default `UTC`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub timezone: Option<String>,
-    /// A fire missed by more than this is recorded as missed, not sent. Default 30m.
+    /// How late a fire may still be sent: a fire that `tick` reaches more
+    /// than this after its time is recorded as missed, not sent. Default `30m`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub catch_up: Option<Duration>,
 }
@@ -476,31 +494,56 @@ pub struct ScheduleSpec {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SendSpec {
-    /// Requests in flight for the whole run (default 16).
+    /// Requests in flight for the whole run, all pages together: 1 to 256.
+    /// Default 16.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 256))]
     pub concurrency: Option<u32>,
-    /// Messages per second per page (default 20; warning above 40).
+    /// Messages per second per page: 1 to 300. Default 20. Above 40 is a
+    /// warning (Meta's high-volume mode); audio and video allow at most 10.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 300))]
     pub rate: Option<u32>,
-    /// Attempts per recipient for errors that surely were not delivered (default 4).
+    /// Attempts per recipient for errors after which the message surely was
+    /// not delivered (throttling, 5xx before sending): 1 to 20. Default 4.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(range(min = 1, max = 20))]
     pub max_attempts: Option<u32>,
-    /// Longest a page may wait out throttling before it stops (default 15m).
+    /// The longest a page may wait out Meta's throttling before it stops (its
+    /// remaining recipients end `not_attempted`). Default `15m`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_pause: Option<Duration>,
-    /// Retry errors after which the message may have been delivered (default false).
+    /// Also retry errors after which the message may have been delivered
+    /// (timeouts, dropped connections): risks a duplicate. Default false.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retry_ambiguous: Option<bool>,
+    /// A first wave sent before the rest (SPEC §6): the run waits for its
+    /// answers and stops every page when too many failed. Default: no canary.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<CanarySpec>,
+}
+
+/// The canary wave: `{ recipients: 50, max_failure_rate: 0.05 }`.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CanarySpec {
+    /// How many recipients the first wave sends to (spread over the pages in plan order).
+    #[schemars(range(min = 1, max = 4_294_967_295u32))]
+    pub recipients: u32,
+    /// The run goes on only if (failed + unknown) ÷ recipients is at most
+    /// this share, from 0.0 to 1.0 (e.g. 0.05 for 5%); otherwise every page
+    /// stops and the run exits 3 (`canary_failed`).
+    #[schemars(range(min = 0.0, max = 1.0))]
+    pub max_failure_rate: f64,
 }
 
 /// Messaging-window policy settings.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PolicySpec {
-    /// Windows are treated as closing this much early (default 10m).
+    /// Safety margin: every messaging window is treated as closing this much
+    /// early, so a send never lands just after it closed. Less than a day.
+    /// Default `10m`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub margin: Option<Duration>,
 }

@@ -11,13 +11,63 @@ use super::diagnostic::Diagnostic;
 use super::load::Loaded;
 use super::model::RawCampaign;
 
+mod editor;
+
 /// The campaign schema as JSON (draft 2020-12), as committed in
-/// `schema/campaign.schema.json` and printed by `pagecast schema`.
+/// `schema/campaign.schema.json` and printed by `pagecast schema`: the
+/// structure of [`core_schema`] plus every rule and annotation an editor can
+/// use (see `editor.rs`). It never rejects a file that `validate` accepts.
 pub fn schema_json() -> Value {
+    let mut schema = core_schema();
+    editor::extend(&mut schema);
+    schema
+}
+
+/// The structure alone: what the types generate, tidied. `validate` checks
+/// files against this and leaves the rules between fields to its semantic
+/// stage, whose messages explain them better than a failed `if`/`then` or
+/// `oneOf` could ("is not valid under any of the given schemas").
+pub fn core_schema() -> Value {
     let generator = schemars::generate::SchemaSettings::draft2020_12().into_generator();
     let mut schema = generator.into_root_schema_for::<RawCampaign>();
     schema.insert("$id".into(), "https://pagecast.dev/schema/campaign.schema.json".into());
-    schema.to_value()
+    let mut schema = schema.to_value();
+    tidy(&mut schema);
+    schema
+}
+
+/// An optional field is simply optional: drop the `null` that schemars adds
+/// to `Option` fields (completion would offer it) and the non-standard
+/// formats (`uint32`, `double`), which strict validators refuse.
+fn tidy(node: &mut Value) {
+    let Value::Object(object) = node else {
+        if let Value::Array(items) = node {
+            items.iter_mut().for_each(tidy);
+        }
+        return;
+    };
+    if object.get("format").is_some_and(Value::is_string) {
+        object.remove("format");
+    }
+    if let Some(Value::Array(types)) = object.get_mut("type") {
+        types.retain(|t| t != "null");
+        if types.len() == 1 {
+            let only = types.remove(0);
+            object.insert("type".into(), only);
+        }
+    }
+    if let Some(Value::Array(branches)) = object.get_mut("anyOf") {
+        branches.retain(|b| b != &serde_json::json!({ "type": "null" }));
+        if branches.len() == 1
+            && let Value::Object(only) = branches.remove(0)
+        {
+            object.remove("anyOf");
+            for (key, value) in only {
+                object.entry(key).or_insert(value);
+            }
+        }
+    }
+    object.values_mut().for_each(tidy);
 }
 
 /// The schema, pretty-printed with a trailing newline.
@@ -29,7 +79,7 @@ pub fn schema_text() -> String {
 
 fn validator() -> &'static jsonschema::Validator {
     static VALIDATOR: OnceLock<jsonschema::Validator> = OnceLock::new();
-    VALIDATOR.get_or_init(|| jsonschema::validator_for(&schema_json()).expect("the generated schema is valid"))
+    VALIDATOR.get_or_init(|| jsonschema::validator_for(&core_schema()).expect("the generated schema is valid"))
 }
 
 /// Every field name the schema knows, for "did you mean" hints.
@@ -37,7 +87,7 @@ fn known_fields() -> &'static Vec<String> {
     static FIELDS: OnceLock<Vec<String>> = OnceLock::new();
     FIELDS.get_or_init(|| {
         let mut names = Vec::new();
-        collect_property_names(&schema_json(), &mut names);
+        collect_property_names(&core_schema(), &mut names);
         names.sort();
         names.dedup();
         names
@@ -72,22 +122,38 @@ fn explain_error(loaded: &Loaded, error: &jsonschema::ValidationError<'_>) -> Ve
     explain(loaded, &pointer, instance, error.kind())
 }
 
-/// An optional field's schema is "the type, or null" (`anyOf`); nobody means
-/// null, so explain the errors of the non-null branch.
-fn explain_any_of(loaded: &Loaded, context: &[Vec<jsonschema::ValidationError<'static>>]) -> Option<Vec<Diagnostic>> {
-    let is_null_branch = |b: &Vec<jsonschema::ValidationError<'static>>| {
-        b.iter().all(
-            |e| matches!(e.kind(), ValidationErrorKind::Type { kind: TypeKind::Single(t) } if t.to_string() == "null"),
-        )
-    };
-    let branch = context.iter().filter(|b| !b.is_empty() && !is_null_branch(b)).min_by_key(|b| b.len())?;
+/// Alternatives (`anyOf`, as for a template variable's value): when every
+/// branch fails only on the type, one message names every type; otherwise
+/// explain the branch that came closest.
+fn explain_any_of(
+    loaded: &Loaded,
+    pointer: &str,
+    instance: &Value,
+    context: &[Vec<jsonschema::ValidationError<'static>>],
+) -> Option<Vec<Diagnostic>> {
+    let types: Option<Vec<String>> = context
+        .iter()
+        .map(|branch| match branch.as_slice() {
+            [e] => match e.kind() {
+                ValidationErrorKind::Type { kind } => Some(type_names(kind)),
+                _ => None,
+            },
+            _ => None,
+        })
+        .collect();
+    if let Some(types) = types.filter(|t| !t.is_empty()) {
+        let expected = types.join(" or ");
+        let message = format!("expected {expected}, found {}", describe(instance));
+        return Some(vec![loaded.error_at(pointer, message).with_hint(format!("write {expected} here"))]);
+    }
+    let branch = context.iter().filter(|b| !b.is_empty()).min_by_key(|b| b.len())?;
     Some(branch.iter().flat_map(|e| explain_error(loaded, e)).collect())
 }
 
 fn explain(loaded: &Loaded, pointer: &str, instance: &Value, kind: &ValidationErrorKind) -> Vec<Diagnostic> {
     let one = |message: String, hint: String| vec![loaded.error_at(pointer, message).with_hint(hint)];
     match kind {
-        ValidationErrorKind::AnyOf { context } => explain_any_of(loaded, context).unwrap_or_else(|| {
+        ValidationErrorKind::AnyOf { context } => explain_any_of(loaded, pointer, instance, context).unwrap_or_else(|| {
             one(
                 format!("{} is not allowed here", describe(instance)),
                 "see `pagecast schema` for what this field takes".into(),
@@ -100,6 +166,9 @@ fn explain(loaded: &Loaded, pointer: &str, instance: &Value, kind: &ValidationEr
                 let d = loaded.error_at_key(&at, format!("unknown field `{name}`"));
                 match closest_field(name) {
                     Some(near) => d.with_hint(format!("did you mean `{near}`?")),
+                    None if known_fields().iter().any(|f| f == name) => d.with_hint(format!(
+                        "`{name}` is a field of another part of a campaign, not of this mapping: remove it or move it (`pagecast schema` shows where each field goes)"
+                    )),
                     None => d.with_hint("remove it; `pagecast schema` lists every field"),
                 }
             })
@@ -133,7 +202,12 @@ fn explain(loaded: &Loaded, pointer: &str, instance: &Value, kind: &ValidationEr
             one(format!("{instance} is below the minimum {limit}"), format!("use a value of at least {limit}"))
         }
         ValidationErrorKind::Maximum { limit } | ValidationErrorKind::ExclusiveMaximum { limit } => {
-            one(format!("{instance} is above the maximum {limit}"), format!("use a value of at most {limit}"))
+            let hint = if pointer.ends_with("/max_failure_rate") {
+                "the failure share is a fraction from 0.0 to 1.0: write 0.05 for 5%".to_string()
+            } else {
+                format!("use a value of at most {limit}")
+            };
+            one(format!("{instance} is above the maximum {limit}"), hint)
         }
         ValidationErrorKind::MinItems { limit } => one(
             format!("needs at least {limit} entr{}", if *limit == 1 { "y" } else { "ies" }),
@@ -170,6 +244,8 @@ fn required_hint(pointer: &str, name: &str) -> String {
         "within" => "within: 7d",
         "name" => "name: order_update",
         "language" => "language: en_US",
+        "recipients" => "recipients: 50",
+        "max_failure_rate" => "max_failure_rate: 0.05",
         _ => return format!("add `{name}`"),
     };
     format!("add `{example}`")
@@ -235,11 +311,13 @@ fn case_insensitive_match<'a>(text: &str, options: &'a Value) -> Option<&'a str>
         .find(|o| o.eq_ignore_ascii_case(text) || o.replace('_', "-").eq_ignore_ascii_case(text))
 }
 
+/// The known field nearest to an unknown one; never the name itself (a field
+/// that is known elsewhere is not a misspelling).
 fn closest_field(name: &str) -> Option<&'static str> {
     known_fields()
         .iter()
         .map(|f| (edit_distance(name, f), f))
-        .filter(|(d, f)| *d <= 2.max(f.len() / 4))
+        .filter(|(d, f)| *d > 0 && *d <= 2.max(f.len() / 4))
         .min_by_key(|(d, _)| *d)
         .map(|(_, f)| f.as_str())
 }
@@ -302,6 +380,33 @@ mod tests {
     fn missing_field_points_at_the_mapping() {
         let p = problems(&GOOD.replace("    token_env: T\n", ""));
         assert!(p[0].starts_with("c.yaml:4:5: error: pages[0]: missing required field `token_env`"), "{p:?}");
+    }
+
+    #[test]
+    fn a_field_known_elsewhere_is_not_suggested_as_itself() {
+        let p = problems(&GOOD.replace("  text: hi\n", "  text: hi\n  type: image\n"));
+        assert!(p[0].starts_with("c.yaml:12:3: error: message.type: unknown field `type`"), "{p:?}");
+        assert!(!p[0].contains("did you mean `type`"), "{p:?}");
+        assert!(p[0].contains("`type` is a field of another part of a campaign"), "{p:?}");
+    }
+
+    #[test]
+    fn a_variable_value_names_every_type_it_may_have() {
+        let text =
+            GOOD.replace("    file: a.csv\n", "    recipients:\n      - id: \"1\"\n        vars: { name: [a, b] }\n");
+        let p = problems(&text);
+        assert_eq!(p.len(), 1, "{p:?}");
+        assert!(
+            p[0].contains("vars.name: expected text (a string) or a number or true or false, found a list"),
+            "{p:?}"
+        );
+    }
+
+    #[test]
+    fn optional_fields_are_not_null_and_formats_are_standard() {
+        let text = schema_text();
+        assert!(!text.contains("\"null\""), "no field takes null");
+        assert!(!text.contains("\"format\""), "no format keyword (uint32 and double are not standard)");
     }
 
     #[test]

@@ -52,22 +52,38 @@ pub struct Failure {
     pub exit: Exit,
     /// What to print, naming the file and the fix.
     pub message: Option<String>,
+    /// The file at fault, printed first (`FILE: error: …`).
+    pub file: Option<String>,
 }
 
 impl Failure {
     /// Invalid input or usage (exit 2): nothing was sent.
     pub fn invalid(message: impl Into<String>) -> Failure {
-        Failure { exit: Exit::Invalid, message: Some(message.into()) }
+        Failure { exit: Exit::Invalid, message: Some(message.into()), file: None }
+    }
+
+    /// Invalid input in `file` (exit 2).
+    pub fn at(file: &std::path::Path, message: impl Into<String>) -> Failure {
+        Failure { file: Some(file.display().to_string()), ..Failure::invalid(message) }
     }
 
     /// Invalid input whose details were printed already.
     pub fn printed() -> Failure {
-        Failure { exit: Exit::Invalid, message: None }
+        Failure { exit: Exit::Invalid, message: None, file: None }
     }
 
     /// Another pagecast holds the campaign (exit 4).
     pub fn locked(message: impl Into<String>) -> Failure {
-        Failure { exit: Exit::Locked, message: Some(message.into()) }
+        Failure { exit: Exit::Locked, message: Some(message.into()), file: None }
+    }
+
+    /// The one line (or block) printed for this failure.
+    pub fn text(&self) -> Option<String> {
+        let message = self.message.as_deref()?;
+        Some(match &self.file {
+            Some(file) => format!("{file}: error: {message}"),
+            None => format!("error: {message}"),
+        })
     }
 }
 
@@ -87,14 +103,14 @@ pub type Outcome = Result<Exit, Failure>;
 pub fn conclude(result: Outcome) -> Exit {
     match result {
         Ok(exit) => exit,
-        Err(Failure { exit, message }) => {
-            if let Some(message) = message {
-                eprintln!("error: {message}");
+        Err(failure) => {
+            if let Some(text) = failure.text() {
+                eprintln!("{text}");
             }
-            if exit == Exit::Invalid {
+            if failure.exit == Exit::Invalid {
                 eprintln!("nothing was sent");
             }
-            exit
+            failure.exit
         }
     }
 }
@@ -118,10 +134,10 @@ pub fn dispatch(cli: Cli) -> Exit {
             output::print(&crate::campaign::schema::schema_text());
             Ok(Exit::Done)
         }
-        Command::Plan { campaign, common, report_dir } => plan::run(&campaign, &common, report_dir),
+        Command::Plan { campaign, common, report_dir, out } => plan::run(&campaign, &common, report_dir, out),
         Command::Run { campaign, dry_run, common, report_dir } => {
             if dry_run {
-                plan::run(&campaign, &common, report_dir)
+                plan::run(&campaign, &common, report_dir, None)
             } else {
                 run::command(&campaign, &common, crate::cli::report_dir(report_dir))
             }

@@ -8,8 +8,8 @@ use crate::cli::RunArgs;
 use crate::ledger::Ledger;
 
 /// Runs the command. Report files are written only when `report_dir` is given.
-pub fn run(path: &Path, args: &RunArgs, report_dir: Option<PathBuf>) -> Outcome {
-    let request = RunRequest::from_args(args, report_dir, true);
+pub fn run(path: &Path, args: &RunArgs, report_dir: Option<PathBuf>, out: Option<PathBuf>) -> Outcome {
+    let request = RunRequest { out, ..RunRequest::from_args(args, report_dir, true) };
     let campaign = validated(path, request.clock.now())?;
     // The ledger is only read, and only if it exists: a plan writes nothing.
     let ledger = Ledger::open_existing(&crate::cli::state_dir(args.state.clone()))?;

@@ -44,16 +44,16 @@ pub fn run(req: StatusRequest) -> Outcome {
         return Ok(Exit::Done);
     }
     let rows = ledger.status(campaign.as_deref())?;
-    let fires = match &campaign {
-        Some(id) => ledger.troubled_fires(id, 20)?,
-        None => Vec::new(),
+    let (fires, missed) = match &campaign {
+        Some(id) => (ledger.troubled_fires(id, 20)?, ledger.missed_count(id)?),
+        None => (Vec::new(), 0),
     };
     match req.format {
         Format::Json => {
-            let doc = json!({"occurrences": rows, "fires": fires});
+            let doc = json!({"occurrences": rows, "fires": fires, "missed": missed});
             output::println(&serde_json::to_string_pretty(&doc).unwrap_or_default());
         }
-        _ => print_table(&rows, &fires, campaign.as_deref()),
+        _ => print_table(&rows, &fires, missed, campaign.as_deref()),
     }
     Ok(Exit::Done)
 }
@@ -74,14 +74,23 @@ fn campaign_id(arg: &str) -> Result<String, Failure> {
     }
 }
 
-fn print_table(rows: &[OccurrenceStatus], fires: &[FireRecord], campaign: Option<&str>) {
+fn print_table(rows: &[OccurrenceStatus], fires: &[FireRecord], missed: u64, campaign: Option<&str>) {
     if rows.is_empty() {
         let what = campaign.map_or_else(|| "any campaign".to_string(), |c| format!("campaign `{c}`"));
         output::println(&format!("the ledger holds no run of {what}"));
     } else {
         output::println(&format!(
             "{:<24} {:<22} {:>4} {:<21} {:>4} {:>8} {:>7} {:>7} {:>7} {:>8}",
-            "campaign", "occurrence", "runs", "last started", "exit", "sent", "skipped", "failed", "unknown", "not att."
+            "campaign",
+            "occurrence",
+            "runs",
+            "last started",
+            "exit",
+            "sent",
+            "skipped",
+            "failed",
+            "unknown",
+            "not att."
         ));
     }
     for r in rows {
@@ -99,6 +108,11 @@ fn print_table(rows: &[OccurrenceStatus], fires: &[FireRecord], campaign: Option
             c.unknown,
             c.not_attempted
         ));
+    }
+    if let Some(id) = campaign
+        && missed > 0
+    {
+        output::println(&format!("{id}: {missed} scheduled fire(s) missed"));
     }
     for f in fires {
         output::println(&format!(

@@ -96,12 +96,31 @@ fn decide(
         .collect();
     if !stale.is_empty() {
         ledger.record_fires(&campaign.id, &stale, FireStatus::Missed, None, now)?;
-        tracing::warn!("{}: {} fire(s) that could not start are past catch_up: recorded missed", campaign.id, stale.len());
+        tracing::warn!(
+            "{}: {} fire(s) that could not start are past catch_up: recorded missed",
+            campaign.id,
+            stale.len()
+        );
     }
     let mut plan = plan_tick(schedule, &input);
     if first_tick && plan.run.is_none() {
-        // A new campaign's first tick: nothing before it was ever due, so
-        // nothing is "missed"; the fires start now.
+        // A new campaign's first tick after its latest fire's catch_up: that
+        // fire came before pagecast knew the campaign. It is recorded (so the
+        // next tick knows where the schedule starts), quietly.
+        if let Some(&fire) = plan.missed.last() {
+            tracing::info!(
+                "{}: first tick; the fire of {} came before it and is not sent",
+                campaign.id,
+                occurrence(fire)
+            );
+            ledger.record_fires(
+                &campaign.id,
+                &[fire],
+                FireStatus::Missed,
+                Some("before the campaign's first tick"),
+                now,
+            )?;
+        }
         plan.missed.clear();
         plan.missed_more = 0;
     }
@@ -143,6 +162,9 @@ fn run_fire(
         resend_unknown: false,
         limit: None,
         only: None,
+        out: None,
+        pinned: None,
+        max_plan_age: chrono::TimeDelta::MAX,
     };
     let outcome = execute(Some(ledger), &request, campaign);
     let recorded = match &outcome {

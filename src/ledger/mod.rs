@@ -36,7 +36,6 @@ use std::os::unix::fs::DirBuilderExt;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, OnceLock};
 
-
 use rusqlite::Connection;
 
 use crate::vocab::Record;
@@ -118,7 +117,8 @@ impl Ledger {
         let locks_dir = state_dir.join("locks");
         create_private_dir(&locks_dir)?;
         let db_path = state_dir.join(DB_FILE);
-        let exists = db_path.try_exists().map_err(|e| LedgerError::Open { path: db_path.clone(), msg: e.to_string() })?;
+        let exists =
+            db_path.try_exists().map_err(|e| LedgerError::Open { path: db_path.clone(), msg: e.to_string() })?;
         if !exists {
             schema::create(&db_path)?;
         }

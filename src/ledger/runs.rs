@@ -136,6 +136,20 @@ impl Ledger {
         })
     }
 
+    /// How many messages `page` sent (or may have sent: an intent without
+    /// a recorded outcome, or `unknown`) since `since`, across every campaign
+    /// of this ledger: what a page's `daily_limit` counts.
+    pub fn page_sends_since(&self, page: &str, since: DateTime<Utc>) -> Result<u64, LedgerError> {
+        self.with_conn(|conn| {
+            conn.prepare_cached(
+                "SELECT COUNT(*) FROM sends
+                 WHERE page = ?1 AND intent_at >= ?2
+                   AND (outcome IS NULL OR outcome IN ('sent', 'unknown'))",
+            )?
+            .query_row(params![page, ts(since)], |row| count(row, 0))
+        })
+    }
+
     /// How many recipients of this occurrence are recorded `not_attempted`:
     /// an occurrence is settled when none is (SPEC §5).
     pub fn open_count(&self, campaign: &str, occurrence: &str) -> Result<u64, LedgerError> {

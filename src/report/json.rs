@@ -39,7 +39,7 @@ mod tests {
         "pauses",
         "outcomes",
     ];
-    const ADDED_TOP: &[&str] = &["pages", "stopped_pages"];
+    const ADDED_TOP: &[&str] = &["pages", "stopped_pages", "canary"];
     const SPEC_SUMMARY: &[&str] = &["recipients", "sent", "skipped", "failed", "unknown", "not_attempted", "planned"];
     const SPEC_ROW: &[&str] = &[
         "page",

@@ -64,8 +64,28 @@ pub struct Report {
     /// API, throttling past `max_pause`, a failed canary).
     #[serde(default)]
     pub stopped_pages: Vec<StoppedPage>,
+    /// The canary wave (SPEC §6), when the campaign has one.
+    #[serde(default)]
+    pub canary: Option<CanaryRow>,
     /// One row per recipient.
     pub outcomes: Vec<OutcomeRow>,
+}
+
+/// How the canary wave went.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CanaryRow {
+    /// Recipients in the wave.
+    pub recipients: u64,
+    /// Of them, failed.
+    pub failed: u64,
+    /// Of them, unknown.
+    pub unknown: u64,
+    /// (failed + unknown) ÷ recipients.
+    pub failure_rate: f64,
+    /// The campaign's `send.canary.max_failure_rate`.
+    pub max_failure_rate: f64,
+    /// True when the rest was sent; false when every page stopped.
+    pub passed: bool,
 }
 
 /// One throttling pause of one page.
@@ -220,6 +240,7 @@ impl Report {
             failed_by_code: BTreeMap::new(),
             pauses: Vec::new(),
             stopped_pages: Vec::new(),
+            canary: None,
             outcomes: Vec::new(),
         };
         for row in &outcomes {

@@ -9,6 +9,7 @@
 
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
@@ -80,7 +81,12 @@ fn component(what: &'static str, value: &str) -> Result<String, ReportError> {
 }
 
 fn create_all(path: &Path) -> Result<(), ReportError> {
-    fs::create_dir_all(path).map_err(|cause| ReportError::CreateDir { path: path.to_owned(), cause })
+    // Reports hold people's ids: directories pagecast creates are 0700.
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(path)
+        .map_err(|cause| ReportError::CreateDir { path: path.to_owned(), cause })
 }
 
 /// Creates `parent/stamp`, or the first free `parent/stamp-N`.
@@ -88,7 +94,7 @@ fn claim_run_dir(parent: &Path, stamp: &str) -> Result<PathBuf, ReportError> {
     for n in 1..=MAX_SUFFIX {
         let name = if n == 1 { stamp.to_owned() } else { format!("{stamp}-{n}") };
         let dir = parent.join(name);
-        match fs::create_dir(&dir) {
+        match fs::DirBuilder::new().mode(0o700).create(&dir) {
             Ok(()) => {
                 sync_dir(parent);
                 return Ok(dir);
@@ -116,7 +122,7 @@ fn write_atomic(dir: &Path, name: &str, bytes: &[u8]) -> Result<(), ReportError>
 }
 
 fn write_synced(path: &Path, bytes: &[u8]) -> io::Result<()> {
-    let mut file = OpenOptions::new().write(true).create_new(true).open(path)?;
+    let mut file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
     file.write_all(bytes)?;
     file.sync_all()
 }

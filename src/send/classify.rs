@@ -246,7 +246,10 @@ pub fn harasocial(status: u16, body: &[u8]) -> Answer {
         401 | 403 => return harasocial_error(Class::Fatal, json.as_ref(), status),
         429 => return harasocial_error(Class::Throttle, json.as_ref(), status),
         500..=599 => {
-            return Answer { doubt: Some(Doubt::ServerError), ..harasocial_error(Class::Ambiguous, json.as_ref(), status) };
+            return Answer {
+                doubt: Some(Doubt::ServerError),
+                ..harasocial_error(Class::Ambiguous, json.as_ref(), status)
+            };
         }
         300..=399 => return redirect(status),
         _ => {}

@@ -25,7 +25,7 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use super::client::{Client, Redactor};
-use super::gate::{Pause, PageState, Stop};
+use super::gate::{PageState, Pause, Stop};
 use super::queue::Queues;
 use super::wire::BodyTemplate;
 use super::worker;

@@ -132,10 +132,7 @@ mod tests {
         let doubt = Some(Doubt::Timeout);
         assert_eq!(next(Class::Ambiguous, doubt, 1, LIMITS, false), Step::Done(Ending::Unsure(Doubt::Timeout)));
         assert_eq!(next(Class::Ambiguous, doubt, 1, RETRY_AMBIGUOUS, false), Step::Retry { ambiguous: true });
-        assert_eq!(
-            next(Class::Ambiguous, doubt, 3, RETRY_AMBIGUOUS, true),
-            Step::Done(Ending::Unsure(Doubt::Timeout))
-        );
+        assert_eq!(next(Class::Ambiguous, doubt, 3, RETRY_AMBIGUOUS, true), Step::Done(Ending::Unsure(Doubt::Timeout)));
     }
 
     #[test]

@@ -123,7 +123,8 @@ async fn attempt_all<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) 
         return Ok(pending(Pending::PageStopped));
     }
 
-    let limits = Limits { max_attempts: ctx.campaign.send.max_attempts, retry_ambiguous: ctx.campaign.send.retry_ambiguous };
+    let limits =
+        Limits { max_attempts: ctx.campaign.send.max_attempts, retry_ambiguous: ctx.campaign.send.retry_ambiguous };
     let mut cancel = ctx.cancel.clone();
     let mut attempts = 0u32;
     // Set once an answer left delivery in doubt (only retried with
@@ -167,7 +168,8 @@ async fn attempt_all<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) 
                 return Ok(ending(job, end, error, attempts, ctx));
             }
             Step::StopPage(end) => {
-                let detail = format!("fatal error {}: {}", code_text(error.code), error.message.as_deref().unwrap_or(""));
+                let detail =
+                    format!("fatal error {}: {}", code_text(error.code), error.message.as_deref().unwrap_or(""));
                 state.stop(Pending::PageStopped, detail);
                 return Ok(ending(job, end, error, attempts, ctx));
             }

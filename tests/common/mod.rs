@@ -168,3 +168,74 @@ pub fn graph_campaign(id: &str, page: &str, token_env: &str, recipients: &[&str]
 pub fn text(out: &Output) -> String {
     format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
 }
+
+// ---- Additions for the reliability tests (issue 8). ----
+
+impl Sandbox {
+    /// Starts an API outage: the listening socket closes and every new
+    /// connection is refused (a connect failure, before the request is written).
+    pub fn down(&self) {
+        self._running.set_down(true);
+        self._running.wait_reachable(false);
+    }
+
+    /// Ends the outage and waits until the port accepts connections again.
+    pub fn up(&self) {
+        self._running.set_down(false);
+        self._running.wait_reachable(true);
+    }
+
+    /// Message requests (graph and harasocial) that reached the API at all.
+    pub fn message_requests(&self) -> Vec<Value> {
+        self.requests().into_iter().filter(|r| r["kind"] == "graph" || r["kind"] == "harasocial").collect()
+    }
+
+    /// Requests answered with success (`fault` "ok") per recipient.
+    pub fn delivered(&self) -> std::collections::BTreeMap<String, usize> {
+        let mut out = std::collections::BTreeMap::new();
+        for r in self.message_requests() {
+            if r["fault"] == "ok" {
+                *out.entry(r["recipient"].as_str().unwrap_or_default().to_string()).or_insert(0) += 1;
+            }
+        }
+        out
+    }
+}
+
+/// `n` recipient ids "1", "2", … as owned strings.
+pub fn ids(n: usize) -> Vec<String> {
+    (1..=n).map(|i| i.to_string()).collect()
+}
+
+/// Borrowed views of `ids`.
+pub fn refs(ids: &[String]) -> Vec<&str> {
+    ids.iter().map(String::as_str).collect()
+}
+
+/// (outcome, reason) of a recipient's row.
+pub fn outcome(report: &Value, recipient: &str) -> (String, String) {
+    let r = row(report, recipient);
+    (r["outcome"].as_str().unwrap_or("?").to_string(), r["reason"].as_str().unwrap_or("").to_string())
+}
+
+/// Fails unless every recipient of `ids` got exactly one successful request:
+/// the invariant "at most one message per key", and nobody lost.
+pub fn assert_each_delivered_once(sb: &Sandbox, ids: &[&str]) {
+    let delivered = sb.delivered();
+    for id in ids {
+        assert_eq!(delivered.get(*id).copied().unwrap_or(0), 1, "recipient {id}: {delivered:?}");
+    }
+    assert!(delivered.values().all(|n| *n == 1), "someone got two messages: {delivered:?}");
+}
+
+/// Every report.json of a campaign's occurrence, oldest first.
+pub fn reports_of(ws: &Workspace, campaign: &str, occurrence: &str) -> Vec<Value> {
+    let dir = ws.reports().join(campaign).join(occurrence);
+    let mut runs: Vec<PathBuf> =
+        std::fs::read_dir(&dir).map(|d| d.flatten().map(|e| e.path()).collect()).unwrap_or_default();
+    runs.sort_by_key(|p| std::fs::metadata(p).and_then(|m| m.modified()).ok());
+    runs.iter()
+        .filter_map(|p| std::fs::read_to_string(p.join("report.json")).ok())
+        .map(|t| serde_json::from_str(&t).unwrap())
+        .collect()
+}

@@ -8,6 +8,7 @@
 //! in `audiences.rs`.
 
 mod audiences;
+mod launch;
 mod message;
 
 use std::path::{Path, PathBuf};
@@ -223,7 +224,8 @@ impl Validator<'_> {
             .iter()
             .filter_map(|p| {
                 let rule = Rule::for_campaign(p.provider, raw.messaging_type, raw.tag, margin, self.now).ok()?;
-                Some(Page { id: p.id.clone(), provider: p.provider, token_env: p.token_env.clone(), rule })
+                let (id, token_env, daily_limit) = (p.id.clone(), p.token_env.clone(), p.daily_limit);
+                Some(Page { id, provider: p.provider, token_env, rule, daily_limit })
             })
             .collect()
     }
@@ -241,6 +243,7 @@ impl Validator<'_> {
             max_attempts: s.max_attempts.unwrap_or(d.max_attempts),
             max_pause: self.duration("/send/max_pause", s.max_pause.as_ref().map(|d| d.0.as_str()), d.max_pause),
             retry_ambiguous: s.retry_ambiguous.unwrap_or(false),
+            canary: self.canary(),
         }
     }
 

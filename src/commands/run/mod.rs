@@ -9,6 +9,7 @@
 //! The dry run is the same request stopped after the plan, so every flag of
 //! the run (`--resend-unknown`, `--limit`, `--only`) shapes both alike.
 
+mod pinned;
 mod prepare;
 mod send;
 mod settle;
@@ -24,7 +25,7 @@ use crate::campaign::Campaign;
 use crate::cli::{Format, RunArgs};
 use crate::ledger::Ledger;
 use crate::plan::{self, Plan, PlanOptions};
-use crate::vocab::Clock;
+use crate::vocab::{Clock, Pending};
 
 /// One run of one occurrence, as the command line (or a tick) asked for it.
 #[derive(Debug, Clone)]
@@ -45,6 +46,12 @@ pub struct RunRequest {
     pub limit: Option<usize>,
     /// `--only ID,…`.
     pub only: Option<Vec<String>>,
+    /// `plan --out FILE`: write the pinned plan.
+    pub out: Option<PathBuf>,
+    /// `run --plan FILE`: send exactly this pinned plan.
+    pub pinned: Option<PathBuf>,
+    /// `--max-plan-age`.
+    pub max_plan_age: chrono::TimeDelta,
 }
 
 impl RunRequest {
@@ -59,6 +66,9 @@ impl RunRequest {
             resend_unknown: args.resend_unknown,
             limit: args.limit,
             only: args.only.clone(),
+            out: None,
+            pinned: args.pinned.clone(),
+            max_plan_age: chrono::TimeDelta::try_seconds(args.max_plan_age).unwrap_or(chrono::TimeDelta::MAX),
         }
     }
 }
@@ -80,8 +90,23 @@ pub fn execute(ledger: Option<&Ledger>, req: &RunRequest, campaign: Campaign) ->
     let started = Utc::now();
     // ── prepare ─────────────────────────────────────────────────────────
     let prepared = prepare(campaign, req.clock.now(), !req.dry_run)?;
+    let pinned = match &req.pinned {
+        Some(path) => {
+            let pinned = pinned::read(path, &prepared.campaign, &req.occurrence)?;
+            pinned::check(&pinned, req.clock.now(), req.max_plan_age, &pinned::inputs(&prepared)?)?;
+            Some(pinned)
+        }
+        None => None,
+    };
     // ── plan ────────────────────────────────────────────────────────────
-    let plan = plan_stage(ledger, req, &prepared)?;
+    let mut plan = plan_stage(ledger, req, &prepared)?;
+    if let Some(pinned) = &pinned {
+        let (campaign, audiences) = (&prepared.campaign, &prepared.audiences);
+        plan.only(|job| {
+            let key = (campaign.pages[job.page as usize].id.clone(), audiences.recipient_id(job.person).to_string());
+            pinned.planned.contains(&key)
+        });
+    }
     if req.dry_run {
         return settle::report_plan(req, &prepared, &plan, started);
     }
@@ -120,7 +145,48 @@ fn plan_stage(ledger: Option<&Ledger>, req: &RunRequest, prepared: &Prepared) ->
     if let Some(n) = req.limit {
         plan.limit(n);
     }
+    if let Some(ledger) = ledger {
+        hold_over_daily_limits(ledger, req, campaign, &mut plan)?;
+    }
     Ok(plan)
+}
+
+/// Holds back each page's planned recipients past its `daily_limit` (the
+/// messages it sent in the last 24 hours, all campaigns of this ledger,
+/// counted against it): they end `not_attempted` (`daily_limit`) and go out
+/// in a later run. A dry run shows the same, and says so.
+fn hold_over_daily_limits(
+    ledger: &Ledger,
+    req: &RunRequest,
+    campaign: &Campaign,
+    plan: &mut Plan,
+) -> Result<(), Failure> {
+    let since = req.clock.now() - chrono::TimeDelta::hours(24);
+    let mut room = Vec::with_capacity(campaign.pages.len());
+    for page in &campaign.pages {
+        room.push(match page.daily_limit {
+            Some(limit) => Some(u64::from(limit).saturating_sub(ledger.page_sends_since(&page.id, since)?)),
+            None => None,
+        });
+    }
+    if room.iter().all(Option::is_none) {
+        return Ok(());
+    }
+    let mut planned = vec![0u64; campaign.pages.len()];
+    let before = plan.send_count();
+    plan.hold_where(Pending::DailyLimit, |_, job| {
+        let p = job.page as usize;
+        planned[p] += 1;
+        room[p].is_some_and(|room| planned[p] > room)
+    });
+    let held = before - plan.send_count();
+    if held > 0 {
+        tracing::warn!(
+            "{}: {held} recipient(s) held back by a page's daily_limit (messages in any 24 hours, all campaigns); a later run sends to them",
+            campaign.id
+        );
+    }
+    Ok(())
 }
 
 /// The exit of a finished run (SPEC §1), from what happened to its recipients.

@@ -24,6 +24,8 @@ pub struct Prepared {
     pub tokens: Vec<String>,
     /// The HTTP client.
     pub client: Client,
+    /// The ids each conversations audience fetched, per page id (pinned plans hash them).
+    pub conversation_ids: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// Validates a campaign file, printing its warnings, or its errors.
@@ -35,7 +37,7 @@ pub fn validated(path: &Path, now: DateTime<Utc>) -> Result<Campaign, Failure> {
         }
         Err(d) => {
             print_diagnostics(&d);
-            Err(Failure::invalid(format!("{}: invalid campaign", path.display())))
+            Err(Failure::at(path, "invalid campaign"))
         }
     }
 }
@@ -52,13 +54,13 @@ pub fn prepare(campaign: Campaign, now: DateTime<Utc>, need_tokens: bool) -> Res
         match std::env::var(&page.token_env) {
             Ok(t) if !t.trim().is_empty() => tokens.push(t.trim().to_string()),
             _ if need_tokens || needs_conversations(&page.id) => {
-                return Err(Failure::invalid(format!(
-                    "{}: the environment variable {} (token of page {}) is not set\n  help: export {}=<page access token>",
-                    path.display(),
-                    page.token_env,
-                    page.id,
-                    page.token_env
-                )));
+                return Err(Failure::at(
+                    &path,
+                    format!(
+                        "the environment variable {} (token of page {}) is not set\n  help: export {}=<page access token>",
+                        page.token_env, page.id, page.token_env
+                    ),
+                ));
             }
             _ => tokens.push(String::new()),
         }
@@ -75,7 +77,9 @@ pub fn prepare(campaign: Campaign, now: DateTime<Utc>, need_tokens: bool) -> Res
             e.message
         )));
     }
-    Ok(Prepared { campaign: Arc::new(campaign), audiences: Arc::new(audiences), tokens, client })
+    let conversation_ids =
+        fetched.iter().map(|(page, rows)| (page.clone(), rows.iter().map(|r| r.id.clone()).collect())).collect();
+    Ok(Prepared { campaign: Arc::new(campaign), audiences: Arc::new(audiences), tokens, client, conversation_ids })
 }
 
 fn report_rows(audiences: &Audiences) {
@@ -112,20 +116,17 @@ fn fetch_conversations(
     let rt = runtime()?;
     for (i, within) in wanted {
         let page = &campaign.pages[i];
-        match rt.block_on(conversations::fetch(client, &page.id, &tokens[i], within, now)) {
+        let limits = conversations::Limits::from(&campaign.send);
+        match rt.block_on(conversations::fetch(client, &page.id, &tokens[i], within, now, limits)) {
             Ok(rows) => {
                 tracing::info!("page {}: {} conversations within {}h", page.id, rows.len(), within.num_hours());
                 out.entry(page.id.clone()).or_insert_with(Vec::new).extend(rows);
             }
+            // The error says how to fix it (a token, a host, a throttle…).
             Err(e) => {
-                return Err(Failure::invalid(format!(
-                    "{}: {}\n  help: check the page token and PAGECAST_GRAPH_URL",
-                    campaign.path.display(),
-                    redactor.redact(&e)
-                )));
+                return Err(Failure::at(&campaign.path, redactor.redact(&e.to_string())));
             }
         }
     }
     Ok(out)
 }
-

@@ -11,8 +11,8 @@ use crate::ledger::Ledger;
 use crate::ledger::journal::LedgerJournal;
 use crate::plan::{Plan, Verdict};
 use crate::send::client::Redactor;
-use crate::send::pipeline::{self, Cancel, Context, SendSummary};
-use crate::vocab::{Reason, Record, SkipReason};
+use crate::send::pipeline::{self, Cancel, Context, Pages, SendSummary};
+use crate::vocab::{Job, Outcome as Fate, Pending, Reason, Record, SkipReason};
 
 /// What the send stage hands to settling.
 pub struct Sent {
@@ -26,6 +26,87 @@ pub struct Sent {
     pub started: DateTime<Utc>,
     /// The ledger could not record everything (the first error).
     pub ledger_error: Option<String>,
+    /// The canary wave's result, when the campaign has one.
+    pub canary: Option<CanaryResult>,
+}
+
+/// How the canary wave went (SPEC §6).
+#[derive(Debug, Clone, PartialEq)]
+pub struct CanaryResult {
+    /// Recipients in the wave.
+    pub recipients: u64,
+    /// Of them, failed.
+    pub failed: u64,
+    /// Of them, unknown.
+    pub unknown: u64,
+    /// (failed + unknown) ÷ recipients.
+    pub failure_rate: f64,
+    /// The campaign's bound.
+    pub max_failure_rate: f64,
+    /// The rest was sent (true) or every page stopped (false).
+    pub passed: bool,
+}
+
+impl CanaryResult {
+    /// Judges a finished wave.
+    pub fn judge(records: &[Record], max_failure_rate: f64) -> CanaryResult {
+        let count = |o| records.iter().filter(|r| r.outcome == o).count() as u64;
+        let (failed, unknown) = (count(Fate::Failed), count(Fate::Unknown));
+        let recipients = records.len() as u64;
+        let failure_rate = if recipients == 0 { 0.0 } else { (failed + unknown) as f64 / recipients as f64 };
+        CanaryResult {
+            recipients,
+            failed,
+            unknown,
+            failure_rate,
+            max_failure_rate,
+            passed: failure_rate <= max_failure_rate,
+        }
+    }
+
+    /// A sentence for the log and the report.
+    pub fn describe(&self) -> String {
+        format!(
+            "canary wave of {}: {} failed, {} unknown ({:.1}% against at most {:.1}%): {}",
+            self.recipients,
+            self.failed,
+            self.unknown,
+            self.failure_rate * 100.0,
+            self.max_failure_rate * 100.0,
+            if self.passed { "passed, sending the rest" } else { "failed, every page stopped" }
+        )
+    }
+}
+
+/// The first `n` jobs for a canary wave, spread over the pages (round robin,
+/// each page in plan order), and the rest in plan order.
+pub fn canary_split(jobs: Vec<Job>, n: usize) -> (Vec<Job>, Vec<Job>) {
+    let mut per_page: std::collections::BTreeMap<u32, std::collections::VecDeque<usize>> = Default::default();
+    let mut page_order = Vec::new();
+    for (i, job) in jobs.iter().enumerate() {
+        per_page
+            .entry(job.page)
+            .or_insert_with(|| {
+                page_order.push(job.page);
+                Default::default()
+            })
+            .push_back(i);
+    }
+    let mut in_wave = vec![false; jobs.len()];
+    let mut taken = 0;
+    while taken < n.min(jobs.len()) {
+        for page in &page_order {
+            if taken == n {
+                break;
+            }
+            if let Some(i) = per_page.get_mut(page).and_then(|q| q.pop_front()) {
+                in_wave[i] = true;
+                taken += 1;
+            }
+        }
+    }
+    let (wave, rest): (Vec<_>, Vec<_>) = jobs.into_iter().zip(in_wave).partition(|(_, w)| *w);
+    (wave.into_iter().map(|(j, _)| j).collect(), rest.into_iter().map(|(j, _)| j).collect())
 }
 
 /// Records the plan's skips and holds, sends the rest, flushes the ledger.
@@ -68,17 +149,51 @@ pub fn send_stage(
         cancel: cancel_rx,
         progress: progress.clone(),
     });
-    let (summary, flushed) = rt.block_on(async {
+    let canary = campaign.send.canary;
+    let (summary, canary, flushed) = rt.block_on(async {
         tokio::spawn(progress::watch_signals(cancel_tx));
         let display = progress::spawn(campaign.clone(), progress.clone());
-        let summary = pipeline::run(ctx, jobs).await;
+        let pages = Pages::new(&ctx);
+        let (mut summary, canary) = match canary {
+            Some(canary) => {
+                canary_then_rest(&ctx, &pages, jobs, canary.recipients as usize, canary.max_failure_rate).await
+            }
+            None => (pipeline::send(&ctx, &pages, jobs).await, None),
+        };
+        pipeline::finish(&ctx, &pages, &mut summary);
         display.abort();
-        (summary, writer.flush().await)
+        (summary, canary, writer.flush().await)
     });
     // Requests abandoned by a second signal may still be running: do not
     // wait for them (their recipients are recorded `unknown`).
     rt.shutdown_background();
-    Ok(Sent { summary, planned, run_id, started, ledger_error: flushed.err().map(|e| e.to_string()) })
+    Ok(Sent { summary, planned, run_id, started, ledger_error: flushed.err().map(|e| e.to_string()), canary })
+}
+
+/// Sends the canary wave, waits for every answer, and sends the rest only
+/// if its failure share is within bounds; otherwise every page stops and the
+/// rest end `not_attempted` (`canary_failed`).
+async fn canary_then_rest<J: pipeline::Journal>(
+    ctx: &Arc<Context<J>>,
+    pages: &Pages,
+    jobs: Vec<Job>,
+    size: usize,
+    max_failure_rate: f64,
+) -> (SendSummary, Option<CanaryResult>) {
+    let (wave, rest) = canary_split(jobs, size);
+    let mut summary = pipeline::send(ctx, pages, wave).await;
+    let result = CanaryResult::judge(&summary.records, max_failure_rate);
+    if *ctx.cancel.borrow() == Cancel::Running {
+        if result.passed {
+            tracing::info!("{}: {}", ctx.campaign.id, result.describe());
+        } else {
+            tracing::error!("{}: {}", ctx.campaign.id, result.describe());
+            pages.stop_all(Pending::CanaryFailed, &result.describe());
+        }
+    }
+    let rest = pipeline::send(ctx, pages, rest).await;
+    summary.records.extend(rest.records);
+    (summary, Some(result))
 }
 
 /// The records of the recipients the plan does not send to.
@@ -94,4 +209,36 @@ fn restates_ledger(r: &Record) -> bool {
         r.reason,
         Some(Reason::Skip(SkipReason::AlreadySent | SkipReason::AlreadyFailed | SkipReason::UnknownPrevious))
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn job(page: u32, person: u32) -> Job {
+        Job { page, person }
+    }
+
+    #[test]
+    fn the_canary_wave_is_spread_over_the_pages_in_plan_order() {
+        let jobs = vec![job(0, 0), job(0, 1), job(0, 2), job(1, 3), job(1, 4), job(2, 5)];
+        let (wave, rest) = canary_split(jobs, 4);
+        assert_eq!(wave, [job(0, 0), job(0, 1), job(1, 3), job(2, 5)]);
+        assert_eq!(rest, [job(0, 2), job(1, 4)]);
+        let (wave, rest) = canary_split(vec![job(0, 0)], 50);
+        assert_eq!((wave.len(), rest.len()), (1, 0));
+    }
+
+    #[test]
+    fn a_canary_fails_past_its_failure_rate() {
+        let at = chrono::Utc::now();
+        let sent = |n| Record::sent(job(0, n), Some("m".into()), 1, at);
+        let failed = |n| Record::failed(job(0, n), crate::vocab::ApiError::default(), 1, at);
+        let records: Vec<Record> = (0..19).map(sent).chain([failed(19)]).collect();
+        assert!(CanaryResult::judge(&records, 0.05).passed, "1 of 20 is 5%");
+        let records: Vec<Record> = (0..18).map(sent).chain([failed(18), failed(19)]).collect();
+        let result = CanaryResult::judge(&records, 0.05);
+        assert!(!result.passed);
+        assert_eq!((result.recipients, result.failed), (20, 2));
+    }
 }

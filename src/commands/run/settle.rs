@@ -11,7 +11,7 @@ use crate::commands::{Exit, Outcome, output};
 use crate::ledger::Ledger;
 use crate::plan::Plan;
 use crate::report::rows::{self, rfc3339};
-use crate::report::{self, PauseRow, Report, StoppedPage, write::write_report};
+use crate::report::{self, CanaryRow, PauseRow, Report, StoppedPage, write::write_report};
 use crate::vocab::{Outcome as Fate, Pending, Reason, Record, SkipReason};
 
 /// How many soonest-closing windows the plan table lists.
@@ -20,7 +20,7 @@ const SOONEST: usize = 10;
 /// Settles a finished run: its exit code, its end in the ledger, its report.
 pub fn settle(ledger: &Ledger, req: &RunRequest, prepared: &Prepared, plan: &Plan, sent: Sent) -> Exit {
     let (campaign, audiences) = (&*prepared.campaign, &*prepared.audiences);
-    let Sent { summary, planned, run_id, started, ledger_error } = sent;
+    let Sent { summary, planned, run_id, started, ledger_error, canary } = sent;
     let records: Vec<&Record> = planned.iter().chain(&summary.records).collect();
     let open = records.iter().filter(|r| is_open(r)).count();
     let mut exit = run_exit(summary.interrupted, !summary.stopped.is_empty(), open);
@@ -33,8 +33,15 @@ pub fn settle(ledger: &Ledger, req: &RunRequest, prepared: &Prepared, plan: &Pla
     for r in records {
         rows[r.job.person as usize] = rows::record_row(campaign, audiences, r);
     }
-    let mut report =
-        Report::from_rows(&campaign.id, &req.occurrence, false, rfc3339(started), rfc3339(finished), exit.code().into(), rows);
+    let mut report = Report::from_rows(
+        &campaign.id,
+        &req.occurrence,
+        false,
+        rfc3339(started),
+        rfc3339(finished),
+        exit.code().into(),
+        rows,
+    );
     report.pauses = summary
         .pauses
         .iter()
@@ -48,8 +55,20 @@ pub fn settle(ledger: &Ledger, req: &RunRequest, prepared: &Prepared, plan: &Pla
     report.stopped_pages = summary
         .stopped
         .iter()
-        .map(|s| StoppedPage { page: s.page.clone(), reason: s.stop.pending.as_str().into(), detail: s.stop.detail.clone() })
+        .map(|s| StoppedPage {
+            page: s.page.clone(),
+            reason: s.stop.pending.as_str().into(),
+            detail: s.stop.detail.clone(),
+        })
         .collect();
+    report.canary = canary.map(|c| CanaryRow {
+        recipients: c.recipients,
+        failed: c.failed,
+        unknown: c.unknown,
+        failure_rate: c.failure_rate,
+        max_failure_rate: c.max_failure_rate,
+        passed: c.passed,
+    });
     let summary_json = serde_json::to_string(&report.summary).unwrap_or_default();
     if let Err(e) = ledger.finish_run(run_id, finished, exit.code().into(), &summary_json) {
         eprintln!("error: {e}");
@@ -73,13 +92,24 @@ fn is_open(r: &Record) -> bool {
 pub fn report_plan(req: &RunRequest, prepared: &Prepared, plan: &Plan, started: DateTime<Utc>) -> Outcome {
     let (campaign, audiences) = (&*prepared.campaign, &*prepared.audiences);
     let soonest = rows::soonest(campaign, audiences, plan, SOONEST);
-    if req.format != Format::Json && req.report_dir.is_none() {
+    if req.format != Format::Json && req.report_dir.is_none() && req.out.is_none() {
         // The table needs counts, not a row per recipient.
         let report = rows::plan_summary(campaign, plan, &req.occurrence, started);
         output::print(&report::table::render(&report, &soonest));
         return Ok(Exit::Done);
     }
     let report = rows::plan_report(campaign, audiences, plan, &req.occurrence, started);
+    if let Some(out) = &req.out {
+        let inputs = super::pinned::inputs(prepared)?;
+        super::pinned::write(out, &super::pinned::document(&report, &inputs, req.clock.now()))?;
+        eprintln!(
+            "pinned plan: {} ({} inputs); send exactly it with `pagecast run {} --plan {}`",
+            out.display(),
+            inputs.len(),
+            campaign.path.display(),
+            out.display()
+        );
+    }
     emit(&report, req, started, &soonest);
     Ok(Exit::Done)
 }
