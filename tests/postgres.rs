@@ -240,8 +240,7 @@ fn a_database_cut_mid_run_stops_the_run_and_loses_nothing() {
     let ws = Workspace::new();
     ws.write("c.yaml", &graph_campaign("cut", PAGE, "T", &refs, "send: { concurrency: 4 }\n"));
     let env = [("T", "tok"), ("PAGECAST_STATE", db.url.as_str())];
-    let mut child =
-        ws.pagecast(Some(&sb), &["run", "c.yaml", "--now", NOW]).envs(env).spawn().unwrap();
+    let mut child = ws.pagecast(Some(&sb), &["run", "c.yaml", "--now", NOW]).envs(env).spawn().unwrap();
     wait_for_requests(&sb, 20);
     assert!(db.terminate_sessions() >= 3, "reader, writer and lock sessions");
     let code = child.wait().unwrap().code();

@@ -340,7 +340,6 @@ both! {
     }
 }
 
-
 fn corrupt_and_open(write: impl FnOnce(&Path)) -> LedgerError {
     let dir = TempDir::new().unwrap();
     {
@@ -398,7 +397,8 @@ fn open_existing_creates_nothing() {
 #[test]
 fn the_schema_is_versioned() {
     let (dir, ledger) = fresh_sqlite();
-    let user_version: i64 = Connection::open(ledger.path()).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+    let user_version: i64 =
+        Connection::open(ledger.path()).unwrap().query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
     assert_eq!(user_version, schema::LATEST);
     assert_eq!(schema::LATEST, 2);
     drop(ledger);

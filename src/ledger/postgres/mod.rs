@@ -40,8 +40,8 @@ use std::sync::{Arc, Mutex};
 use super::lock::CampaignLock;
 use super::{LedgerError, LedgerWriter};
 
-pub(crate) use conn::{Session, redact};
 use conn::{PgErr, Target};
+pub(crate) use conn::{Session, redact};
 
 /// The campaign lock: a session advisory lock whose first key is the schema,
 /// so that installations in different schemas of one database are apart.

@@ -225,7 +225,8 @@ impl PgLedger {
     pub(crate) fn missed_count(&self, campaign: &str) -> Result<u64, LedgerError> {
         let c = campaign.to_string();
         self.call(move |client| {
-            let row = client.query_one("SELECT COUNT(*) FROM fires WHERE campaign = $1 AND status = 'missed'", &[&c])?;
+            let row =
+                client.query_one("SELECT COUNT(*) FROM fires WHERE campaign = $1 AND status = 'missed'", &[&c])?;
             Ok(count(row.get(0)))
         })
     }

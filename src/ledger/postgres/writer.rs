@@ -39,9 +39,7 @@ pub(super) fn connect(target: &Target, held: HeldLocks) -> Result<Box<dyn BatchW
     let claim = client.prepare(&dollars(CLAIM_SQL)).map_err(err)?;
     let outcome = client.prepare(&dollars(OUTCOME_SQL)).map_err(err)?;
     let final_outcome = client
-        .prepare(
-            "SELECT outcome FROM sends WHERE campaign = $1 AND occurrence = $2 AND page = $3 AND recipient = $4",
-        )
+        .prepare("SELECT outcome FROM sends WHERE campaign = $1 AND occurrence = $2 AND page = $3 AND recipient = $4")
         .map_err(err)?;
     let lock_alive = client
         .prepare("SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND pid = $1 AND granted)")
