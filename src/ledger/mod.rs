@@ -97,7 +97,7 @@ struct Inner {
 
 enum Backend {
     Sqlite { locks_dir: PathBuf, conn: Mutex<Connection> },
-    Postgres(postgres::PgLedger),
+    Postgres(Box<postgres::PgLedger>),
 }
 
 impl Ledger {
@@ -131,7 +131,8 @@ impl Ledger {
     }
 
     fn from_pg(pg: postgres::PgLedger) -> Ledger {
-        let inner = Inner { db_path: pg.label().into(), backend: Backend::Postgres(pg), writer: OnceLock::new() };
+        let inner =
+            Inner { db_path: pg.label().into(), backend: Backend::Postgres(Box::new(pg)), writer: OnceLock::new() };
         Ledger { inner: Arc::new(inner) }
     }
 

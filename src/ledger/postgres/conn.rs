@@ -219,10 +219,11 @@ impl Session {
                     }
                 };
                 for job in rx {
-                    if reconnect && client.is_closed() {
-                        if let Ok(c) = target.connect() {
-                            client = c;
-                        }
+                    if reconnect
+                        && client.is_closed()
+                        && let Ok(c) = target.connect()
+                    {
+                        client = c;
                     }
                     job(&mut client);
                 }
