@@ -96,6 +96,7 @@ fn main() {
     let rss_pipeline = peak_rss_kib();
     let ideal = plain.rate();
     report("ledger_20ms_c64", with_ledger.rate(), ideal, "msg/s", "same run, no journal", Target::AtLeast(0.90));
+    postgres_against_sqlite(&rt, &sandbox, &bulk, now, with_ledger);
 
     rt.block_on(sandbox.set_latency(0));
     let (pipeline_best, bare_best) = pipeline_against_bare(&rt, &sandbox, &bulk, now);
@@ -195,7 +196,49 @@ fn context<J: Journal>(
 /// (every outcome durable) is part of the time.
 fn run_with_ledger(rt: &Runtime, sandbox: &Sandbox, fixture: &Fixture, now: DateTime<Utc>) -> Measured {
     let state = tempfile::tempdir().expect("create the ledger's state directory");
-    let ledger = Ledger::open(state.path()).expect("open a fresh ledger");
+    run_with_ledger_at(rt, sandbox, fixture, now, state.path())
+}
+
+/// The same run with the shared PostgreSQL ledger (a fresh schema of the
+/// database in `PAGECAST_TEST_DATABASE_URL`), beside the SQLite one: sends
+/// per second of each and their ratio. Skipped without the variable.
+fn postgres_against_sqlite(rt: &Runtime, sandbox: &Sandbox, fixture: &Fixture, now: DateTime<Utc>, sqlite: Measured) {
+    let Some(base) = std::env::var("PAGECAST_TEST_DATABASE_URL").ok().filter(|u| !u.is_empty()) else {
+        println!("ledger_postgres_20ms_c64: not run (set PAGECAST_TEST_DATABASE_URL)");
+        return;
+    };
+    let schema = format!("bench_{}", std::process::id());
+    let on_base = |sql: String| {
+        let base = base.clone();
+        std::thread::spawn(move || {
+            let mut client = postgres::Client::connect(&base, postgres::NoTls).expect("connect to the bench database");
+            client.batch_execute(&sql).expect("prepare the bench schema");
+        })
+        .join()
+        .expect("the database thread panicked");
+    };
+    on_base(format!("DROP SCHEMA IF EXISTS {schema} CASCADE; CREATE SCHEMA {schema}"));
+    let sep = if base.contains('?') { '&' } else { '?' };
+    let url = format!("{base}{sep}options=-csearch_path%3D{schema}");
+    let pg = run_with_ledger_at(rt, sandbox, fixture, now, std::path::Path::new(&url));
+    on_base(format!("DROP SCHEMA IF EXISTS {schema} CASCADE"));
+    println!(
+        "ledger_postgres_20ms_c64: {:.0} sends/s with PostgreSQL, {:.0} sends/s with SQLite: \
+         PostgreSQL / SQLite = {:.2}",
+        pg.rate(),
+        sqlite.rate(),
+        pg.rate() / sqlite.rate()
+    );
+}
+
+fn run_with_ledger_at(
+    rt: &Runtime,
+    sandbox: &Sandbox,
+    fixture: &Fixture,
+    now: DateTime<Utc>,
+    state: &std::path::Path,
+) -> Measured {
+    let ledger = Ledger::open(state).expect("open a fresh ledger");
     let run_id = ledger.start_run(&fixture.campaign.id, "default", Utc::now()).expect("start a ledger run");
     let writer = ledger.writer();
     let journal = LedgerJournal::new(

@@ -118,8 +118,8 @@ pub enum Command {
         /// Freeze the clock at this RFC 3339 instant.
         #[arg(long, value_parser = parse_now)]
         now: Option<DateTime<Utc>>,
-        /// The ledger's directory.
-        #[arg(long, env = "PAGECAST_STATE")]
+        /// The ledger's directory, or a postgres://user@host:port/db URL (shared ledger).
+        #[arg(long, env = "PAGECAST_STATE", hide_env_values = true)]
         state: Option<PathBuf>,
         /// Where reports go. Relative paths are relative to the working
         /// directory, which under cron is $HOME: give an absolute path there.
@@ -157,8 +157,8 @@ pub enum Command {
         /// Output format.
         #[arg(long, value_enum, default_value = "table")]
         format: TableFormat,
-        /// The ledger's directory.
-        #[arg(long, env = "PAGECAST_STATE")]
+        /// The ledger's directory, or a postgres://user@host:port/db URL (shared ledger).
+        #[arg(long, env = "PAGECAST_STATE", hide_env_values = true)]
         state: Option<PathBuf>,
     },
 }
@@ -195,8 +195,8 @@ pub struct RunArgs {
     /// The occurrence this run belongs to.
     #[arg(long, default_value = "default", value_parser = parse_occurrence)]
     pub occurrence: String,
-    /// The ledger's directory.
-    #[arg(long, env = "PAGECAST_STATE")]
+    /// The ledger's directory, or a postgres://user@host:port/db URL (shared ledger).
+    #[arg(long, env = "PAGECAST_STATE", hide_env_values = true)]
     pub state: Option<PathBuf>,
     /// Resend recipients whose earlier attempt never recorded a result (they may get the message twice).
     #[arg(long)]

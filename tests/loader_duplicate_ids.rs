@@ -32,7 +32,7 @@ fn two_files_with_one_id_are_both_invalid_and_name_each_other() {
             "campaigns/more/b.yaml:2:5: error: id: campaign id \"sale\" is also the id of campaigns/a.yaml",
         ]
     );
-    assert!(err.contains("checked 3 file(s): 1 valid, 2 invalid"), "{err}");
+    assert!(err.contains("checked 3 files: 1 valid, 2 invalid"), "{err}");
 
     let out = ws.run(None, &["validate", "campaigns", "--now", NOW, "--format", "json"], &[]);
     let files: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();

@@ -57,7 +57,7 @@ fn validate_checks_both_kinds_and_cross_checks_utility_campaigns() {
     ws.write("campaigns/shipped.yaml", &campaign(GOOD_PARAMS));
     let out = ws.run(None, &["validate", ".", "--now", common::NOW], &[]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("checked 2 file(s): 2 valid"), "{}", text(&out));
+    assert!(text(&out).contains("checked 2 files: 2 valid"), "{}", text(&out));
 
     // The body's second parameter is gone: the campaign is invalid, the template is not.
     let missing = GOOD_PARAMS.replace(

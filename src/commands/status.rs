@@ -31,7 +31,7 @@ pub fn run(req: StatusRequest) -> Outcome {
         if req.format == Format::Json {
             output::println("[]");
         } else {
-            output::println(&format!("no ledger in {} yet: nothing has run", dir.display()));
+            output::println(&format!("no ledger in {} yet: nothing has run", crate::ledger::describe(&dir)));
         }
         return Ok(Exit::Done);
     };

@@ -119,6 +119,19 @@ pub enum LedgerError {
         /// What the OS reported.
         msg: String,
     },
+    /// The PostgreSQL ledger cannot be reached, or its connection was lost.
+    /// `target` is the URL without its password.
+    #[error(
+        "the PostgreSQL ledger {target} is unreachable ({msg}); check that the server is \
+         running and accepts connections from this host, and the user and password \
+         (PGPASSWORD or ~/.pgpass)"
+    )]
+    Server {
+        /// `postgres://user@host:port/db`, never the password.
+        target: String,
+        /// What the client library reported.
+        msg: String,
+    },
     /// The writer thread stopped, so nothing more can be recorded.
     #[error(
         "the ledger writer for {path} stopped; no further intents or outcomes can be \

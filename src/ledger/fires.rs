@@ -63,7 +63,7 @@ pub struct FireRecord {
 impl FireStatus {
     /// The upsert for this status; the `WHERE` holds the table in the module
     /// docs.
-    fn upsert_sql(self) -> &'static str {
+    pub(super) fn upsert_sql(self) -> &'static str {
         match self {
             FireStatus::Started => {
                 "INSERT INTO fires (campaign, fire, status, reason, recorded_at) VALUES (?1, ?2, 'started', ?4, ?3)
@@ -98,11 +98,17 @@ impl Ledger {
     /// The latest fire of `campaign` that a tick handled (run or missed;
     /// a pending fire, whose run could not start, is not handled).
     pub fn last_handled_fire(&self, campaign: &str) -> Result<Option<DateTime<Utc>>, LedgerError> {
+        if let Some(pg) = self.pg() {
+            return pg.last_handled_fire(campaign);
+        }
         self.fire_query("SELECT MAX(fire) FROM fires WHERE campaign = ?1 AND status <> 'pending'", campaign)
     }
 
     /// The latest `n` fires of `campaign` that are pending or missed, newest first.
     pub fn troubled_fires(&self, campaign: &str, n: u32) -> Result<Vec<FireRecord>, LedgerError> {
+        if let Some(pg) = self.pg() {
+            return pg.troubled_fires(campaign, n);
+        }
         let rows: Vec<(String, String, Option<String>)> = self.with_conn(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT fire, status, reason FROM fires
@@ -121,11 +127,17 @@ impl Ledger {
 
     /// The latest fire of `campaign` whose run started and did not finish.
     pub fn unfinished_fire(&self, campaign: &str) -> Result<Option<DateTime<Utc>>, LedgerError> {
+        if let Some(pg) = self.pg() {
+            return pg.unfinished_fire(campaign);
+        }
         self.fire_query("SELECT MAX(fire) FROM fires WHERE campaign = ?1 AND status = 'started'", campaign)
     }
 
     /// How many fires of `campaign` were recorded as missed.
     pub fn missed_count(&self, campaign: &str) -> Result<u64, LedgerError> {
+        if let Some(pg) = self.pg() {
+            return pg.missed_count(campaign);
+        }
         self.with_conn(|conn| {
             conn.prepare_cached("SELECT COUNT(*) FROM fires WHERE campaign = ?1 AND status = 'missed'")?
                 .query_row([campaign], |row| count(row, 0))
@@ -143,6 +155,9 @@ impl Ledger {
         reason: Option<&str>,
         at: DateTime<Utc>,
     ) -> Result<(), LedgerError> {
+        if let Some(pg) = self.pg() {
+            return pg.record_fires(campaign, fires, status, reason, at);
+        }
         self.with_conn(|conn| {
             let tx = conn.transaction()?;
             {

@@ -14,15 +14,34 @@ use std::path::{Path, PathBuf};
 use super::LedgerError;
 
 /// Holds a campaign's lock until dropped.
-#[derive(Debug)]
 pub struct CampaignLock {
-    // Closing the file releases the lock.
-    _file: File,
+    // Closing the file, or ending the PostgreSQL session, releases the lock.
+    _held: Held,
     path: PathBuf,
 }
 
+/// Never read: held for what dropping it releases.
+#[allow(dead_code)]
+pub(super) enum Held {
+    File(File),
+    /// The session that holds the advisory lock (ends when dropped).
+    Session(super::postgres::Session),
+}
+
+impl std::fmt::Debug for CampaignLock {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("CampaignLock").field("path", &self.path).finish()
+    }
+}
+
 impl CampaignLock {
-    /// The lock file.
+    pub(super) fn session(session: super::postgres::Session, path: PathBuf) -> CampaignLock {
+        CampaignLock { _held: Held::Session(session), path }
+    }
+}
+
+impl CampaignLock {
+    /// The lock file (for PostgreSQL: the database and lock it names).
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -48,7 +67,7 @@ pub(crate) fn acquire(locks_dir: &Path, campaign: &str) -> Result<CampaignLock, 
     }
     // For the operator who wonders who holds it; the lock does not depend on it.
     file.set_len(0).and_then(|()| writeln!(file, "{}", std::process::id())).map_err(|e| LedgerError::io(&path, e))?;
-    Ok(CampaignLock { _file: file, path })
+    Ok(CampaignLock { _held: Held::File(file), path })
 }
 
 /// The PID the holder wrote into the lock file, when it reads as one.

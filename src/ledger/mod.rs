@@ -23,6 +23,7 @@ mod error;
 mod fires;
 pub mod journal;
 mod lock;
+mod postgres;
 mod runs;
 mod schema;
 mod writer;
@@ -78,19 +79,25 @@ pub struct OutcomeRecord {
     pub record: Record,
 }
 
-/// A handle to the ledger of one state directory. Cheap to clone; `Send` and
-/// `Sync`. Reads and run/fire bookkeeping use one connection behind a mutex;
-/// intents and outcomes go through [`Ledger::writer`].
+/// A handle to the ledger of one state directory, or of one PostgreSQL
+/// database (the shared ledger, SPEC §5). Cheap to clone; `Send` and `Sync`.
+/// Reads and run/fire bookkeeping use one connection; intents and outcomes go
+/// through [`Ledger::writer`]. Callers do not know which backend is in use.
 #[derive(Clone)]
 pub struct Ledger {
     inner: Arc<Inner>,
 }
 
 struct Inner {
+    /// The database file, or the PostgreSQL URL without its password.
     db_path: PathBuf,
-    locks_dir: PathBuf,
-    conn: Mutex<Connection>,
+    backend: Backend,
     writer: OnceLock<LedgerWriter>,
+}
+
+enum Backend {
+    Sqlite { locks_dir: PathBuf, conn: Mutex<Connection> },
+    Postgres(Box<postgres::PgLedger>),
 }
 
 impl Ledger {
@@ -99,7 +106,13 @@ impl Ledger {
     /// schema up to date. Refuses a database written by a newer pagecast
     /// ([`LedgerError::TooNew`]), a damaged one ([`LedgerError::Corrupt`]) and
     /// a file without pagecast's schema ([`LedgerError::NotALedger`]).
+    ///
+    /// A `postgres://` (or `postgresql://`) URL in place of the directory
+    /// opens the shared ledger in that database instead (SPEC §5).
     pub fn open(state_dir: &Path) -> Result<Ledger, LedgerError> {
+        if let Some(url) = postgres::url_of(state_dir) {
+            return postgres::PgLedger::open(url, true).map(|pg| Ledger::from_pg(pg.expect("created")));
+        }
         create_private_dir(state_dir)?;
         let locks_dir = state_dir.join("locks");
         create_private_dir(&locks_dir)?;
@@ -112,13 +125,36 @@ impl Ledger {
         schema::require_ledger(&db_path)?;
         let mut conn = schema::connect(&db_path)?;
         schema::migrate(&mut conn, &db_path)?;
-        let inner = Inner { db_path, locks_dir, conn: Mutex::new(conn), writer: OnceLock::new() };
+        let backend = Backend::Sqlite { locks_dir, conn: Mutex::new(conn) };
+        let inner = Inner { db_path, backend, writer: OnceLock::new() };
         Ok(Ledger { inner: Arc::new(inner) })
+    }
+
+    fn from_pg(pg: postgres::PgLedger) -> Ledger {
+        let inner =
+            Inner { db_path: pg.label().into(), backend: Backend::Postgres(Box::new(pg)), writer: OnceLock::new() };
+        Ledger { inner: Arc::new(inner) }
+    }
+
+    /// The PostgreSQL backend, when that is the one in use.
+    fn pg(&self) -> Option<&postgres::PgLedger> {
+        match &self.inner.backend {
+            Backend::Postgres(pg) => Some(pg),
+            Backend::Sqlite { .. } => None,
+        }
+    }
+
+    /// Whether this is the shared PostgreSQL ledger.
+    pub fn is_shared(&self) -> bool {
+        self.pg().is_some()
     }
 
     /// Opens the ledger only if `state_dir` already holds one; for readers
     /// such as `plan`, which must not create state.
     pub fn open_existing(state_dir: &Path) -> Result<Option<Ledger>, LedgerError> {
+        if let Some(url) = postgres::url_of(state_dir) {
+            return postgres::PgLedger::open(url, false).map(|pg| pg.map(Ledger::from_pg));
+        }
         let db_path = state_dir.join(DB_FILE);
         match db_path.try_exists() {
             Ok(true) => Ledger::open(state_dir).map(Some),
@@ -127,7 +163,7 @@ impl Ledger {
         }
     }
 
-    /// The database file.
+    /// The database file (for PostgreSQL: its URL without the password).
     pub fn path(&self) -> &Path {
         &self.inner.db_path
     }
@@ -135,23 +171,49 @@ impl Ledger {
     /// Takes the exclusive lock of `campaign`, or fails at once with
     /// [`LedgerError::Locked`] when another process (or another open of the
     /// lock file) holds it. Held until the guard drops or the process dies.
+    ///
+    /// On PostgreSQL it is a session advisory lock on a connection of its
+    /// own: a second run on any host is refused, and a host that dies loses
+    /// the lock with its session.
     pub fn lock(&self, campaign: &str) -> Result<CampaignLock, LedgerError> {
-        lock::acquire(&self.inner.locks_dir, campaign)
+        match &self.inner.backend {
+            Backend::Sqlite { locks_dir, .. } => lock::acquire(locks_dir, campaign),
+            Backend::Postgres(pg) => pg.lock(campaign),
+        }
     }
 
     /// The writer for intents and outcomes. The first call starts its thread
     /// (with its own connection); later calls share it.
     pub fn writer(&self) -> LedgerWriter {
         let path = &self.inner.db_path;
-        self.inner.writer.get_or_init(|| LedgerWriter::spawn(path.clone())).clone()
+        self.inner
+            .writer
+            .get_or_init(|| match &self.inner.backend {
+                Backend::Sqlite { .. } => LedgerWriter::spawn(path.clone()),
+                Backend::Postgres(pg) => pg.writer(),
+            })
+            .clone()
     }
 
     /// Runs `f` on the shared reading connection, naming the file in errors.
     fn with_conn<T>(&self, f: impl FnOnce(&mut Connection) -> rusqlite::Result<T>) -> Result<T, LedgerError> {
         // A panic while holding the mutex leaves the connection usable:
         // every use is a statement or a transaction that SQLite rolls back.
-        let mut conn = self.inner.conn.lock().unwrap_or_else(|p| p.into_inner());
+        let Backend::Sqlite { conn, .. } = &self.inner.backend else {
+            let msg = "a SQLite query on the PostgreSQL ledger (a pagecast bug)".to_string();
+            return Err(LedgerError::Sql { path: self.inner.db_path.clone(), msg });
+        };
+        let mut conn = conn.lock().unwrap_or_else(|p| p.into_inner());
         f(&mut conn).map_err(|e| LedgerError::sql(&self.inner.db_path, e))
+    }
+}
+
+/// A `--state` value as it may be shown: a directory as it is, a PostgreSQL
+/// URL without its password.
+pub fn describe(state: &Path) -> String {
+    match postgres::url_of(state) {
+        Some(url) => postgres::redact(url),
+        None => state.display().to_string(),
     }
 }
 

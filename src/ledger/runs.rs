@@ -82,6 +82,9 @@ impl Ledger {
     /// Recipients last `skipped` or `not_attempted` are absent: the planner
     /// evaluates them again.
     pub fn prior(&self, campaign: &str, occurrence: &str) -> Result<HashMap<(String, String), Prior>, LedgerError> {
+        if let Some(pg) = self.pg() {
+            return pg.prior(campaign, occurrence);
+        }
         self.with_conn(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT page, recipient, outcome FROM sends
@@ -103,6 +106,9 @@ impl Ledger {
 
     /// Every occurrence's record of one recipient of `campaign`, newest first.
     pub fn recipient_history(&self, campaign: &str, recipient: &str) -> Result<Vec<RecipientOutcome>, LedgerError> {
+        if let Some(pg) = self.pg() {
+            return pg.recipient_history(campaign, recipient);
+        }
         self.with_conn(|conn| {
             let mut stmt = conn.prepare_cached(
                 "SELECT occurrence, page, COALESCE(outcome, 'unknown'),
@@ -147,6 +153,9 @@ impl Ledger {
     /// How many recipients of this occurrence are recorded `not_attempted`:
     /// an occurrence is settled when none is (SPEC §5).
     pub fn open_count(&self, campaign: &str, occurrence: &str) -> Result<u64, LedgerError> {
+        if let Some(pg) = self.pg() {
+            return pg.open_count(campaign, occurrence);
+        }
         self.with_conn(|conn| {
             conn.prepare_cached(
                 "SELECT COUNT(*) FROM sends WHERE campaign = ?1 AND occurrence = ?2 AND outcome = 'not_attempted'",
@@ -157,6 +166,9 @@ impl Ledger {
 
     /// Records the start of a run and returns its id.
     pub fn start_run(&self, campaign: &str, occurrence: &str, started_at: DateTime<Utc>) -> Result<i64, LedgerError> {
+        if let Some(pg) = self.pg() {
+            return pg.start_run(campaign, occurrence, started_at);
+        }
         self.with_conn(|conn| {
             conn.prepare_cached("INSERT INTO runs (campaign, occurrence, started_at) VALUES (?1, ?2, ?3)")?
                 .execute(params![campaign, occurrence, ts(started_at)])?;
@@ -172,6 +184,9 @@ impl Ledger {
         exit_code: i32,
         summary_json: &str,
     ) -> Result<(), LedgerError> {
+        if let Some(pg) = self.pg() {
+            return pg.finish_run(run_id, finished_at, exit_code, summary_json);
+        }
         let changed = self.with_conn(|conn| {
             let changed = conn
                 .prepare_cached("UPDATE runs SET finished_at = ?2, exit_code = ?3, summary = ?4 WHERE id = ?1")?
@@ -194,6 +209,9 @@ impl Ledger {
     /// Per (campaign, occurrence), newest first: its runs and outcome counts.
     /// `campaign` narrows it to one campaign.
     pub fn status(&self, campaign: Option<&str>) -> Result<Vec<OccurrenceStatus>, LedgerError> {
+        if let Some(pg) = self.pg() {
+            return pg.status(campaign);
+        }
         let (runs, mut counts) = self.with_conn(|conn| Ok((run_rows(conn, campaign)?, count_rows(conn, campaign)?)))?;
         let path = self.path();
         let parse_opt = |t: Option<String>| t.map(|t| parse_ts(path, &t)).transpose();

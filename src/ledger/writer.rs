@@ -41,7 +41,7 @@ const MAX_BATCH: usize = 4096;
 /// `--resend-unknown` resend): its outcome is cleared and `claims` counts up.
 /// A key whose outcome is `sent` or `failed` is never claimed again, whatever
 /// the caller thinks: that is the last guard of "at most one message".
-const CLAIM_SQL: &str = "
+pub(super) const CLAIM_SQL: &str = "
 INSERT INTO sends (campaign, occurrence, page, recipient, run_id, intent_at, claims)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, 1)
 ON CONFLICT (campaign, occurrence, page, recipient) DO UPDATE SET
@@ -54,7 +54,7 @@ WHERE sends.outcome IS NULL OR sends.outcome NOT IN ('sent', 'failed')";
 /// run claimed (a skip record). Another run's claim is never overwritten, so
 /// a later run that skips a recipient as `already_sent` or `unknown_previous`
 /// cannot erase what the earlier run recorded.
-const OUTCOME_SQL: &str = "
+pub(super) const OUTCOME_SQL: &str = "
 INSERT INTO sends (campaign, occurrence, page, recipient, run_id, outcome, reason, error_code,
                    error_subcode, error_message, message_id, attempts, outcome_at)
 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
@@ -65,19 +65,19 @@ ON CONFLICT (campaign, occurrence, page, recipient) DO UPDATE SET
     attempts = excluded.attempts, outcome_at = excluded.outcome_at
 WHERE sends.intent_at IS NULL OR sends.run_id = excluded.run_id";
 
-type Reply = oneshot::Sender<Result<(), LedgerError>>;
+pub(super) type Reply = oneshot::Sender<Result<(), LedgerError>>;
 
 /// The key and time of one claim.
-struct Claim {
-    campaign: String,
-    occurrence: String,
-    page: String,
-    recipient: String,
-    run_id: i64,
-    at: DateTime<Utc>,
+pub(super) struct Claim {
+    pub(super) campaign: String,
+    pub(super) occurrence: String,
+    pub(super) page: String,
+    pub(super) recipient: String,
+    pub(super) run_id: i64,
+    pub(super) at: DateTime<Utc>,
 }
 
-enum Msg {
+pub(super) enum Msg {
     Intent(Claim, Reply),
     Outcome(Box<OutcomeRecord>),
     Flush(Reply),
@@ -92,12 +92,45 @@ pub struct LedgerWriter {
     path: Arc<PathBuf>,
 }
 
+/// What commits a batch: one connection of one backend, owned by the
+/// writer thread.
+pub(super) trait BatchWrite {
+    /// Writes `batch` in one transaction: `Err` when the transaction failed,
+    /// else one refusal (or none) per message.
+    fn write(&mut self, batch: &[Msg]) -> BatchResult;
+}
+
+/// Opens a backend's connection on the writer thread.
+pub(super) type Connect = Box<dyn FnOnce() -> Result<Box<dyn BatchWrite>, LedgerError> + Send>;
+
+struct SqliteWrite {
+    conn: Connection,
+    path: PathBuf,
+}
+
+impl BatchWrite for SqliteWrite {
+    fn write(&mut self, batch: &[Msg]) -> BatchResult {
+        write(&mut self.conn, &self.path, batch)
+    }
+}
+
 impl LedgerWriter {
     /// Starts a writer thread with its own connection to `path`.
     pub(crate) fn spawn(path: PathBuf) -> LedgerWriter {
-        let (tx, rx) = channel();
         let thread_path = path.clone();
-        let spawned = std::thread::Builder::new().name("pagecast-ledger".into()).spawn(move || run(&thread_path, rx));
+        let connect: Connect = Box::new(move || {
+            let conn = schema::connect(&thread_path)?;
+            Ok(Box::new(SqliteWrite { conn, path: thread_path }) as Box<dyn BatchWrite>)
+        });
+        LedgerWriter::spawn_with(path, connect)
+    }
+
+    /// Starts a writer thread that commits through what `connect` opens;
+    /// `label` names the ledger in errors (a file, or a redacted URL).
+    pub(super) fn spawn_with(label: PathBuf, connect: Connect) -> LedgerWriter {
+        let path = label;
+        let (tx, rx) = channel();
+        let spawned = std::thread::Builder::new().name("pagecast-ledger".into()).spawn(move || run(connect, rx));
         // If the thread cannot start, the receiver is gone and every call
         // answers `WriterGone`: nothing can be claimed, so nothing is sent.
         if let Err(e) = spawned {
@@ -165,14 +198,14 @@ impl LedgerWriter {
 }
 
 /// The thread's body: take a batch, commit it, answer its waiters.
-fn run(path: &Path, rx: Receiver<Msg>) {
-    let mut conn = match schema::connect(path) {
+fn run(connect: Connect, rx: Receiver<Msg>) {
+    let mut conn = match connect() {
         Ok(conn) => conn,
         Err(e) => return refuse_all(&rx, &e),
     };
     let mut first_error: Option<LedgerError> = None;
     while let Some(batch) = next_batch(&rx) {
-        let results = write(&mut conn, path, &batch);
+        let results = conn.write(&batch);
         answer(batch, results, &mut first_error);
     }
 }
@@ -217,7 +250,7 @@ fn next_batch(rx: &Receiver<Msg>) -> Option<Vec<Msg>> {
 
 /// One result per message: `Err` of the whole batch when the transaction
 /// failed, else the refusal of a single claim or outcome, if any.
-type BatchResult = Result<Vec<Option<LedgerError>>, LedgerError>;
+pub(super) type BatchResult = Result<Vec<Option<LedgerError>>, LedgerError>;
 
 fn write(conn: &mut Connection, path: &Path, batch: &[Msg]) -> BatchResult {
     let err = |e| LedgerError::sql(path, e);

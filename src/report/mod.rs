@@ -91,6 +91,37 @@ pub struct CanaryRow {
     pub passed: bool,
 }
 
+impl CanaryRow {
+    /// Judges a finished wave.
+    pub fn judge(records: &[crate::vocab::Record], max_failure_rate: f64) -> CanaryRow {
+        let count = |o| records.iter().filter(|r| r.outcome == o).count() as u64;
+        let (failed, unknown) = (count(Outcome::Failed), count(Outcome::Unknown));
+        let recipients = records.len() as u64;
+        let failure_rate = if recipients == 0 { 0.0 } else { (failed + unknown) as f64 / recipients as f64 };
+        CanaryRow {
+            recipients,
+            failed,
+            unknown,
+            failure_rate,
+            max_failure_rate,
+            passed: failure_rate <= max_failure_rate,
+        }
+    }
+
+    /// A sentence for the log, the table and the report.
+    pub fn describe(&self) -> String {
+        format!(
+            "canary wave of {}: {} failed, {} unknown ({:.1}% against at most {:.1}%): {}",
+            self.recipients,
+            self.failed,
+            self.unknown,
+            self.failure_rate * 100.0,
+            self.max_failure_rate * 100.0,
+            if self.passed { "passed, sending the rest" } else { "failed, every page stopped" }
+        )
+    }
+}
+
 /// One throttling pause of one page.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct PauseRow {

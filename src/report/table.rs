@@ -49,16 +49,7 @@ pub fn render(report: &Report, soonest: &[OutcomeRow]) -> String {
         }
     }
     if let Some(c) = &report.canary {
-        let verdict = if c.passed { "passed" } else { "FAILED: every page stopped" };
-        let _ = writeln!(
-            out,
-            "canary: {} recipients, {} failed, {} unknown ({:.1}%, at most {:.1}%): {verdict}",
-            c.recipients,
-            c.failed,
-            c.unknown,
-            c.failure_rate * 100.0,
-            c.max_failure_rate * 100.0
-        );
+        let _ = writeln!(out, "{}", c.describe());
     }
     for p in &report.stopped_pages {
         let _ = writeln!(out, "page {} stopped ({}): {}", p.page, p.reason, p.detail);

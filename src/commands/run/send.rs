@@ -10,9 +10,10 @@ use crate::commands::{Failure, progress, runtime};
 use crate::ledger::Ledger;
 use crate::ledger::journal::LedgerJournal;
 use crate::plan::{Plan, Verdict};
+use crate::report::CanaryRow;
 use crate::send::client::Redactor;
 use crate::send::pipeline::{self, Cancel, Context, Pages, SendSummary};
-use crate::vocab::{Job, Outcome as Fate, Pending, Reason, Record, SkipReason};
+use crate::vocab::{Job, Pending, Reason, Record, SkipReason};
 
 /// What the send stage hands to settling.
 pub struct Sent {
@@ -27,55 +28,7 @@ pub struct Sent {
     /// The ledger could not record everything (the first error).
     pub ledger_error: Option<String>,
     /// The canary wave's result, when the campaign has one.
-    pub canary: Option<CanaryResult>,
-}
-
-/// How the canary wave went (SPEC §6).
-#[derive(Debug, Clone, PartialEq)]
-pub struct CanaryResult {
-    /// Recipients in the wave.
-    pub recipients: u64,
-    /// Of them, failed.
-    pub failed: u64,
-    /// Of them, unknown.
-    pub unknown: u64,
-    /// (failed + unknown) ÷ recipients.
-    pub failure_rate: f64,
-    /// The campaign's bound.
-    pub max_failure_rate: f64,
-    /// The rest was sent (true) or every page stopped (false).
-    pub passed: bool,
-}
-
-impl CanaryResult {
-    /// Judges a finished wave.
-    pub fn judge(records: &[Record], max_failure_rate: f64) -> CanaryResult {
-        let count = |o| records.iter().filter(|r| r.outcome == o).count() as u64;
-        let (failed, unknown) = (count(Fate::Failed), count(Fate::Unknown));
-        let recipients = records.len() as u64;
-        let failure_rate = if recipients == 0 { 0.0 } else { (failed + unknown) as f64 / recipients as f64 };
-        CanaryResult {
-            recipients,
-            failed,
-            unknown,
-            failure_rate,
-            max_failure_rate,
-            passed: failure_rate <= max_failure_rate,
-        }
-    }
-
-    /// A sentence for the log and the report.
-    pub fn describe(&self) -> String {
-        format!(
-            "canary wave of {}: {} failed, {} unknown ({:.1}% against at most {:.1}%): {}",
-            self.recipients,
-            self.failed,
-            self.unknown,
-            self.failure_rate * 100.0,
-            self.max_failure_rate * 100.0,
-            if self.passed { "passed, sending the rest" } else { "failed, every page stopped" }
-        )
-    }
+    pub canary: Option<CanaryRow>,
 }
 
 /// The first `n` jobs for a canary wave, spread over the pages (round robin,
@@ -179,10 +132,10 @@ async fn canary_then_rest<J: pipeline::Journal>(
     jobs: Vec<Job>,
     size: usize,
     max_failure_rate: f64,
-) -> (SendSummary, Option<CanaryResult>) {
+) -> (SendSummary, Option<CanaryRow>) {
     let (wave, rest) = canary_split(jobs, size);
     let mut summary = pipeline::send(ctx, pages, wave).await;
-    let result = CanaryResult::judge(&summary.records, max_failure_rate);
+    let result = CanaryRow::judge(&summary.records, max_failure_rate);
     if *ctx.cancel.borrow() == Cancel::Running {
         if result.passed {
             tracing::info!("{}: {}", ctx.campaign.id, result.describe());
@@ -235,9 +188,9 @@ mod tests {
         let sent = |n| Record::sent(job(0, n), Some("m".into()), 1, at);
         let failed = |n| Record::failed(job(0, n), crate::vocab::ApiError::default(), 1, at);
         let records: Vec<Record> = (0..19).map(sent).chain([failed(19)]).collect();
-        assert!(CanaryResult::judge(&records, 0.05).passed, "1 of 20 is 5%");
+        assert!(CanaryRow::judge(&records, 0.05).passed, "1 of 20 is 5%");
         let records: Vec<Record> = (0..18).map(sent).chain([failed(18), failed(19)]).collect();
-        let result = CanaryResult::judge(&records, 0.05);
+        let result = CanaryRow::judge(&records, 0.05);
         assert!(!result.passed);
         assert_eq!((result.recipients, result.failed), (20, 2));
     }

@@ -11,7 +11,7 @@ use crate::commands::{Exit, Outcome, output};
 use crate::ledger::Ledger;
 use crate::plan::Plan;
 use crate::report::rows::{self, rfc3339};
-use crate::report::{self, CanaryRow, PauseRow, Report, StoppedPage, write::write_report};
+use crate::report::{self, PauseRow, Report, StoppedPage, write::write_report};
 use crate::vocab::{Outcome as Fate, Pending, Reason, Record, SkipReason};
 
 /// How many soonest-closing windows the plan table lists.
@@ -76,14 +76,7 @@ pub fn settle(ledger: &Ledger, req: &RunRequest, prepared: &Prepared, plan: &Pla
             detail: s.stop.detail.clone(),
         })
         .collect();
-    report.canary = canary.map(|c| CanaryRow {
-        recipients: c.recipients,
-        failed: c.failed,
-        unknown: c.unknown,
-        failure_rate: c.failure_rate,
-        max_failure_rate: c.max_failure_rate,
-        passed: c.passed,
-    });
+    report.canary = canary;
     let summary_json = serde_json::to_string(&report.summary).unwrap_or_default();
     if let Err(e) = ledger.finish_run(run_id, finished, exit.code().into(), &summary_json) {
         eprintln!("error: {e}");
