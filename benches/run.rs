@@ -21,7 +21,7 @@ const SANDBOX_CHILD: &str = "PAGECAST_RUN_BENCH_SANDBOX";
 
 fn main() {
     if std::env::var_os(SANDBOX_CHILD).is_some() {
-        serve_sandbox();
+        pagecast_sandbox::serve_announced_forever();
     }
     let full = std::env::args().any(|a| a == "--bench");
     let default_rows = if full { 1_000_000 } else { 2_000 };
@@ -120,21 +120,4 @@ fn find_report(dir: &Path) -> Option<std::path::PathBuf> {
         }
     }
     None
-}
-
-/// This bench binary again, as the sandbox: serves until killed.
-fn serve_sandbox() -> ! {
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime for the sandbox");
-    let served = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let announce = |addr| {
-            println!("listening on http://{addr}");
-            Ok(())
-        };
-        pagecast_sandbox::serve(listener, pagecast_sandbox::Options::default(), announce, std::future::pending()).await
-    });
-    if let Err(error) = served {
-        eprintln!("bench sandbox: {error:#}");
-    }
-    std::process::exit(1);
 }

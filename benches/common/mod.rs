@@ -28,19 +28,7 @@ pub fn serve_sandbox_if_asked() {
     if std::env::var_os(SANDBOX_CHILD).is_none() {
         return;
     }
-    let runtime = tokio::runtime::Runtime::new().expect("a tokio runtime for the sandbox");
-    let served = runtime.block_on(async {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-        let announce = |addr| {
-            println!("listening on http://{addr}");
-            Ok(())
-        };
-        pagecast_sandbox::serve(listener, pagecast_sandbox::Options::default(), announce, std::future::pending()).await
-    });
-    if let Err(error) = served {
-        eprintln!("bench sandbox: {error:#}");
-    }
-    std::process::exit(1);
+    pagecast_sandbox::serve_announced_forever();
 }
 
 /// A running sandbox process, killed on drop.

@@ -96,6 +96,26 @@ fn router(sandbox: Arc<Sandbox>) -> Router {
         .with_state(sandbox)
 }
 
+/// Serves with the empty config on a free loopback port, announcing
+/// `listening on http://ADDR` on stdout, until the process is killed. For a
+/// bench binary that re-runs itself as the sandbox's own process.
+pub fn serve_announced_forever() -> ! {
+    let served = tokio::runtime::Runtime::new().map_err(anyhow::Error::from).and_then(|runtime| {
+        runtime.block_on(async {
+            let listener = TcpListener::bind("127.0.0.1:0").await?;
+            let announce = |addr| {
+                println!("listening on http://{addr}");
+                Ok(())
+            };
+            serve(listener, Options::default(), announce, std::future::pending()).await
+        })
+    });
+    if let Err(error) = served {
+        eprintln!("sandbox: {error:#}");
+    }
+    std::process::exit(1);
+}
+
 /// Opens a `--record` file for appending.
 pub fn open_record(path: &Path) -> Result<File> {
     OpenOptions::new()
