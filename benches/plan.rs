@@ -130,7 +130,7 @@ fn plan(path: &Path, now: DateTime<Utc>, json: bool) -> (u64, u64) {
     let plan = pagecast::plan::plan(&campaign, &audiences, |_, _| None, now, Default::default());
     // What `pagecast plan` does: counts and the soonest windows (the table),
     // or counts then every row streamed (`--format json`).
-    let report = rows::plan_summary(&campaign, &plan, "default", now);
+    let report = rows::plan_summary(&campaign, &audiences, &plan, "default", now);
     let soonest = rows::soonest(&campaign, &audiences, &plan, 10);
     assert_eq!(soonest.len(), 10.min(report.summary.planned as usize));
     if json {

@@ -283,7 +283,7 @@ fn graph_bodies(campaign: &Campaign, audiences: &Audiences, fixture: &Fixture) -
         .map(|job| {
             let person = audiences.person(job.person);
             let message = campaign.message.render(person.vars.iter()).expect("bench message renders");
-            wire::graph_body(envelope, audiences.recipient_id(job.person), &message)
+            wire::graph_body(envelope, &audiences.recipient_id(job.person).to_string(), &message)
         })
         .collect()
 }

@@ -9,7 +9,7 @@ use crate::campaign::Campaign;
 use crate::vocab::{Job, Pending, Prior, Reason, Record, SkipReason};
 
 /// The verdict for one recipient.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Verdict {
     /// Would be (or will be) sent.
     Send,
@@ -65,9 +65,10 @@ pub fn window_closes_at(campaign: &Campaign, audiences: &Audiences, job: Job) ->
 /// The whole plan, in audience order.
 #[derive(Debug)]
 pub struct Plan {
-    /// One decision per merged recipient (12 bytes each: a plan of millions
-    /// stays small).
-    pub decisions: Vec<Decision>,
+    /// One verdict per merged recipient, indexed by person (2 bytes each:
+    /// a plan of millions stays small). The page comes from the audiences:
+    /// see [`Plan::decisions`].
+    pub verdicts: Vec<Verdict>,
     /// Why a template failed, per person index (rare, so kept aside).
     pub details: std::collections::HashMap<u32, String>,
 }
@@ -96,32 +97,30 @@ where
     F: Fn(&str, &str) -> Option<Prior>,
 {
     let mut details = std::collections::HashMap::new();
-    let decisions = audiences
-        .people
-        .iter()
-        .enumerate()
-        .map(|(i, ((page, id), person))| {
-            let page_spec = &campaign.pages[*page as usize];
-            let suppressed = audiences.suppressed.contains(&(*page, id.clone()));
-            let known = prior(&page_spec.id, id);
-            let verdict = match decide(campaign, *page, person, suppressed, known, now, options) {
+    let mut buf = [0u8; 20];
+    let verdicts = (0..audiences.len() as u32)
+        .map(|i| {
+            let page = audiences.page_of(i);
+            let id = audiences.recipient_id(i);
+            let known = prior(&campaign.pages[page as usize].id, id.as_str(&mut buf));
+            let person = audiences.person(i);
+            match decide(campaign, page, &person, audiences.is_suppressed(i), known, now, options) {
                 Ok(v) => v,
                 Err(detail) => {
-                    details.insert(i as u32, detail);
+                    details.insert(i, detail);
                     Verdict::Skip(SkipReason::TemplateError)
                 }
-            };
-            Decision { job: Job { page: *page, person: i as u32 }, verdict }
+            }
         })
         .collect();
-    Plan { decisions, details }
+    Plan { verdicts, details }
 }
 
 /// Ok(verdict), or Err(detail) for a template error.
 fn decide(
     campaign: &Campaign,
     page: u32,
-    person: &Person,
+    person: &Person<'_>,
     suppressed: bool,
     prior: Option<Prior>,
     now: DateTime<Utc>,
@@ -140,46 +139,58 @@ fn decide(
     if let Err(reason) = campaign.pages[page as usize].rule.check(person.last_interaction, now) {
         return skip(reason);
     }
-    render_check(campaign, person)?;
+    campaign.message.check(person.vars.iter())?;
     Ok(Verdict::Send)
 }
 
-fn render_check(campaign: &Campaign, person: &Person) -> Result<(), String> {
-    if campaign.message.is_constant() {
-        return Ok(());
-    }
-    campaign.message.render(person.vars.iter()).map(|_| ())
-}
-
 impl Plan {
+    /// Every decision, in plan order (person order).
+    pub fn decisions<'a>(&'a self, audiences: &'a Audiences) -> impl Iterator<Item = Decision> + 'a {
+        self.verdicts
+            .iter()
+            .enumerate()
+            .map(|(i, &verdict)| Decision { job: Job { page: audiences.page_of(i as u32), person: i as u32 }, verdict })
+    }
+
+    /// How many recipients the plan decides.
+    pub fn len(&self) -> usize {
+        self.verdicts.len()
+    }
+
+    /// True when it decides nobody.
+    pub fn is_empty(&self) -> bool {
+        self.verdicts.is_empty()
+    }
+
     /// The recipients to send to, in plan order.
-    pub fn jobs(&self) -> Vec<Job> {
-        self.decisions.iter().filter(|d| d.verdict == Verdict::Send).map(|d| d.job).collect()
+    pub fn jobs(&self, audiences: &Audiences) -> Vec<Job> {
+        self.decisions(audiences).filter(|d| d.verdict == Verdict::Send).map(|d| d.job).collect()
     }
 
     /// How many recipients are to be sent to.
     pub fn send_count(&self) -> usize {
-        self.decisions.iter().filter(|d| d.verdict == Verdict::Send).count()
+        self.verdicts.iter().filter(|v| **v == Verdict::Send).count()
     }
 
     /// Holds back every planned recipient after the first `n` (`--limit`).
-    pub fn limit(&mut self, n: usize) {
-        self.hold_where(Pending::Limit, |i, _| i >= n);
+    pub fn limit(&mut self, audiences: &Audiences, n: usize) {
+        self.hold_where(audiences, Pending::Limit, |i, _| i >= n);
     }
 
     /// Holds back every planned recipient for which `keep` is false
     /// (`--only`, a pinned plan).
-    pub fn only(&mut self, keep: impl Fn(Job) -> bool) {
-        self.hold_where(Pending::Limit, |_, job| !keep(job));
+    pub fn only(&mut self, audiences: &Audiences, keep: impl Fn(Job) -> bool) {
+        self.hold_where(audiences, Pending::Limit, |_, job| !keep(job));
     }
 
     /// Holds back planned recipient number `i` (counting planned ones only,
     /// in plan order) when `hold(i, job)`.
-    pub fn hold_where(&mut self, reason: Pending, mut hold: impl FnMut(usize, Job) -> bool) {
-        let planned = self.decisions.iter_mut().filter(|d| d.verdict == Verdict::Send);
-        for (i, d) in planned.enumerate() {
-            if hold(i, d.job) {
-                d.verdict = Verdict::Hold(reason);
+    pub fn hold_where(&mut self, audiences: &Audiences, reason: Pending, mut hold: impl FnMut(usize, Job) -> bool) {
+        let planned = self.verdicts.iter_mut().enumerate().filter(|(_, v)| **v == Verdict::Send);
+        for (n, (i, v)) in planned.enumerate() {
+            let job = Job { page: audiences.page_of(i as u32), person: i as u32 };
+            if hold(n, job) {
+                *v = Verdict::Hold(reason);
             }
         }
     }

@@ -75,6 +75,69 @@ pub struct MessageTemplate {
     /// Slots that hold `{{ }}` and the template name each was compiled under.
     slots: Vec<(Slot, String)>,
     variables: BTreeSet<String>,
+    /// The slots' pieces (in the order of `slots`) when every templated
+    /// string is only literal text and `{{ name }}`: such a message is
+    /// filled by concatenation, without the engine (same output; see
+    /// [`simple_parts`]).
+    simple: Option<Vec<Vec<Part>>>,
+}
+
+/// A piece of a templated string that needs no engine.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    /// Literal text.
+    Text(String),
+    /// `{{ name }}`: the variable's value.
+    Var(String),
+}
+
+/// Names that minijinja reads as something other than a variable of the
+/// context (constants, globals of the `builtins` and `debug` features,
+/// special names): a template using one always goes through the engine.
+const NOT_PLAIN_NAMES: [&str; 16] = [
+    "true", "false", "none", "True", "False", "None", "range", "dict", "namespace", "debug", "self", "loop",
+    "super", "caller", "varargs", "kwargs",
+];
+
+/// The pieces of `source` when it is only literal text and `{{ name }}`
+/// expressions (ASCII identifiers, spaces around them), with minijinja's
+/// handling of a trailing newline (one `\n`, then one `\r`, removed).
+/// None for anything else (blocks, comments, filters, whitespace control),
+/// which the engine renders.
+fn simple_parts(source: &str) -> Option<Vec<Part>> {
+    let mut rest = source.strip_suffix('\n').unwrap_or(source);
+    rest = rest.strip_suffix('\r').unwrap_or(rest);
+    if rest.contains("{%") || rest.contains("{#") {
+        return None;
+    }
+    let mut parts = Vec::new();
+    while let Some(open) = rest.find("{{") {
+        if open > 0 {
+            parts.push(Part::Text(rest[..open].to_string()));
+        }
+        let after = &rest[open + 2..];
+        let close = after.find("}}")?;
+        let name = after[..close].trim_matches([' ', '\t', '\n', '\r']);
+        let mut chars = name.chars();
+        let plain = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+            && !NOT_PLAIN_NAMES.contains(&name);
+        if !plain {
+            return None;
+        }
+        parts.push(Part::Var(name.to_string()));
+        rest = &after[close + 2..];
+    }
+    if !rest.is_empty() {
+        parts.push(Part::Text(rest.to_string()));
+    }
+    Some(parts)
+}
+
+/// The value of `name` among `vars` (the last one wins, as in a map built
+/// from the pairs).
+fn lookup<'v>(vars: &[(&str, &'v str)], name: &str) -> Option<&'v str> {
+    vars.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| *v)
 }
 
 /// A template that does not parse: the JSON pointer of its string and why.
@@ -95,16 +158,21 @@ impl MessageTemplate {
         let mut errors = Vec::new();
         let mut variables = BTreeSet::new();
         let mut probe = spec.clone();
+        let mut simple = Some(Vec::new());
         for slot in all_slots(spec) {
             let Some(source) = slot.get(&mut probe).cloned() else { continue };
             if !source.contains("{{") && !source.contains("{%") {
                 continue;
             }
             let name = slot.pointer();
-            match env.add_template_owned(name.clone(), source) {
+            match env.add_template_owned(name.clone(), source.clone()) {
                 Ok(()) => {
                     let tmpl = env.get_template(&name).expect("just added");
                     variables.extend(tmpl.undeclared_variables(false));
+                    simple = simple.zip(simple_parts(&source)).map(|(mut all, parts)| {
+                        all.push(parts);
+                        all
+                    });
                     slots.push((slot, name));
                 }
                 Err(e) => errors.push(CompileError { pointer: name, message: describe(&e) }),
@@ -113,7 +181,18 @@ impl MessageTemplate {
         if !errors.is_empty() {
             return Err(errors);
         }
-        Ok(MessageTemplate { spec: spec.clone(), env, slots, variables })
+        // The fast path checks only the templated strings: it is used only
+        // when the fixed ones pass Meta's limits (they do in any campaign
+        // that validates).
+        for (slot, _) in &slots {
+            if let Some(target) = slot.get(&mut probe) {
+                *target = "x".into();
+            }
+        }
+        if check_rendered(&probe).is_err() {
+            simple = None;
+        }
+        Ok(MessageTemplate { spec: spec.clone(), env, slots, variables, simple })
     }
 
     /// The variables the message uses.
@@ -141,6 +220,20 @@ impl MessageTemplate {
         if self.slots.is_empty() {
             return Ok(out);
         }
+        let vars: Vec<(&str, &str)> = vars.into_iter().collect();
+        if let Some(simple) = &self.simple {
+            let filled: Option<Vec<String>> = simple.iter().map(|parts| fill(parts, &vars)).collect();
+            // A variable is missing: the engine says which, in its words.
+            if let Some(filled) = filled {
+                for ((slot, _), text) in self.slots.iter().zip(filled) {
+                    if let Some(target) = slot.get(&mut out) {
+                        *target = text;
+                    }
+                }
+                check_rendered(&out)?;
+                return Ok(out);
+            }
+        }
         let ctx = minijinja::Value::from_pairs(vars);
         for (slot, name) in &self.slots {
             let tmpl = self.env.get_template(name).expect("compiled");
@@ -151,6 +244,62 @@ impl MessageTemplate {
         }
         check_rendered(&out)?;
         Ok(out)
+    }
+}
+
+impl MessageTemplate {
+    /// Whether [`MessageTemplate::render`] would succeed, without building
+    /// the message when the templates are simple (the planner checks every
+    /// recipient of an audience of millions). The error is render's.
+    pub fn check<'a, I>(&self, vars: I) -> Result<(), String>
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+    {
+        if self.slots.is_empty() {
+            return Ok(());
+        }
+        let vars: Vec<(&str, &str)> = vars.into_iter().collect();
+        if let Some(simple) = &self.simple
+            && self.slots.iter().zip(simple).all(|((slot, _), parts)| fits(*slot, parts, &vars))
+        {
+            return Ok(());
+        }
+        self.render(vars).map(|_| ())
+    }
+}
+
+/// The string of `parts` with `vars` filled in; None when one is missing.
+fn fill(parts: &[Part], vars: &[(&str, &str)]) -> Option<String> {
+    let mut text = String::new();
+    for part in parts {
+        match part {
+            Part::Text(t) => text.push_str(t),
+            Part::Var(name) => text.push_str(lookup(vars, name)?),
+        }
+    }
+    Some(text)
+}
+
+/// True when `parts`, filled, certainly pass [`check_rendered`] in `slot`
+/// (every variable defined, within Meta's limits); false when unsure.
+fn fits(slot: Slot, parts: &[Part], vars: &[(&str, &str)]) -> bool {
+    let mut chars = 0;
+    let mut blank = true;
+    for part in parts {
+        let piece = match part {
+            Part::Text(t) => t.as_str(),
+            Part::Var(name) => match lookup(vars, name) {
+                Some(v) => v,
+                None => return false,
+            },
+        };
+        chars += piece.chars().count();
+        blank &= piece.trim().is_empty();
+    }
+    match slot {
+        Slot::Text => chars < limits::TEXT_BELOW && !blank,
+        Slot::QuickReplyTitle(_) => chars <= limits::QUICK_REPLY_TITLE_MAX,
+        _ => true,
     }
 }
 
@@ -246,6 +395,43 @@ mod tests {
         assert!(m.render([("long", long.as_str())]).unwrap_err().contains("2000"));
         let ok = "é".repeat(1999);
         assert!(m.render([("long", ok.as_str())]).is_ok());
+    }
+
+    /// The fast path (concatenation) and the engine agree, output and
+    /// errors, on templates mixing plain and non-plain pieces.
+    #[test]
+    fn simple_templates_fill_exactly_as_the_engine_does() {
+        let pieces = [
+            "Hi ", "{{ a }}", "{{b}}", "{{\tc\n}}", " ", "\n", "\r", "}", "{", "}}", "{{ true }}", "{{- a }}",
+            "{{ a|upper }}", "{{ range }}", "x", "é", "{# c #}", "{{ missing }}",
+        ];
+        let var_sets: [&[(&str, &str)]; 4] =
+            [&[("a", "Lan"), ("b", " "), ("c", "42")], &[("a", ""), ("b", ""), ("c", "")], &[("a", "1")], &[]];
+        let mut rng = fastrand::Rng::with_seed(16);
+        let mut simple_seen = 0;
+        for _ in 0..3000 {
+            let source: String = (0..rng.usize(1..6)).map(|_| pieces[rng.usize(..pieces.len())]).collect();
+            let Ok(fast) = MessageTemplate::compile(&text(&source)) else { continue };
+            let mut engine = MessageTemplate::compile(&text(&source)).unwrap();
+            engine.simple = None;
+            simple_seen += usize::from(fast.simple.is_some());
+            for vars in var_sets {
+                let (a, b) = (fast.render(vars.iter().copied()), engine.render(vars.iter().copied()));
+                assert_eq!(a.as_ref().map(|m| m.text.clone()), b.as_ref().map(|m| m.text.clone()), "{source:?} {vars:?}");
+                assert_eq!(fast.check(vars.iter().copied()), b.map(|_| ()), "{source:?} {vars:?}");
+            }
+        }
+        assert!(simple_seen > 300, "the fast path was taken {simple_seen} times");
+    }
+
+    #[test]
+    fn the_check_fast_path_keeps_the_limits() {
+        let m = MessageTemplate::compile(&text("{{ long }}")).unwrap();
+        assert!(m.simple.is_some());
+        let long = "é".repeat(2000);
+        assert!(m.check([("long", long.as_str())]).unwrap_err().contains("2000"));
+        assert!(m.check([("long", "   ")]).unwrap_err().contains("empty"));
+        assert!(m.check([("long", "ok")]).is_ok());
     }
 
     #[test]

@@ -197,8 +197,19 @@ impl CsvRows {
             None => None,
         };
         let mut values = Vec::with_capacity(self.var_cols.len());
+        let mut bytes = 0;
         for (i, name) in self.var_cols.iter().zip(self.var_names.iter()) {
-            values.push(text(*i, name)?);
+            let value = text(*i, name)?;
+            bytes += value.len() + 1;
+            values.push(value);
+        }
+        // Kept per recipient in 24 bits (with a few bytes of its own).
+        if bytes > super::merge::MAX_VARS_BYTES - 8 {
+            return Err(self.row_error(
+                line,
+                "",
+                format!("the row's variables take {bytes} bytes; at most 16 MiB can be kept for a recipient"),
+            ));
         }
         let vars = super::Vars::new(&self.var_names, values);
         Ok(Recipient { id: id.to_string(), last_interaction, vars })
@@ -385,6 +396,17 @@ impl<R> QuoteWatch<R> {
     }
 
     fn watch(&mut self, buf: &[u8]) {
+        // Most of a file has no quote: count its lines, and the state after
+        // it is set by its last byte alone.
+        if self.state != CsvState::Quoted && !buf.contains(&b'"') {
+            if let Some(&last) = buf.last() {
+                self.lines += buf.iter().filter(|&&b| b == b'\n').count() as u64;
+                self.bytes += buf.len() as u64;
+                self.state =
+                    if matches!(last, b',' | b'\n' | b'\r') { CsvState::FieldStart } else { CsvState::Unquoted };
+            }
+            return;
+        }
         for &b in buf {
             self.state = match (self.state, b) {
                 (CsvState::FieldStart, b'"') => {

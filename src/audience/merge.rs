@@ -4,14 +4,19 @@
 //! Duplicates of (page, id) collapse to one recipient with the latest
 //! `last_interaction`; vars merge key by key, later audiences winning. Order
 //! is first appearance, so plans and reports are stable from run to run.
+//!
+//! An agency's audience reaches millions of people, so what is kept per
+//! person is packed into columns (see [`People`]): about 30 bytes plus the
+//! text of its variables, with no allocation of its own.
 
 use std::collections::{HashMap, HashSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use indexmap::IndexMap;
 
 use super::csv::{CsvRows, read_opt_outs};
 use super::jsonl::JsonlRows;
+use super::vars::{Names, VarsRef};
 use super::{Recipient, RowError, Vars};
 use crate::campaign::{AudienceSource, Campaign};
 
@@ -19,24 +24,225 @@ use crate::campaign::{AudienceSource, Campaign};
 /// file of a million bad rows prints a few lines, not a million.
 pub const MAX_ROW_ERRORS: usize = 20;
 
-/// What is known about one recipient of one page.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Person {
+/// The variables of one recipient may take at most this many bytes (a row
+/// with more is left out): the length is packed into 24 bits.
+pub const MAX_VARS_BYTES: usize = (1 << 24) - 1;
+
+/// What is known about one recipient of one page, borrowed from the
+/// audiences.
+#[derive(Debug, Clone, Copy)]
+pub struct Person<'a> {
     /// The latest last interaction seen across audiences.
     pub last_interaction: Option<DateTime<Utc>>,
     /// Merged template variables.
-    pub vars: Vars,
+    pub vars: VarsRef<'a>,
+}
+
+/// A page-scoped id packed into 8 bytes: ids written as a number (digits,
+/// no leading zero, below 2^63), which every real PSID is, are that number;
+/// any other id is an index into [`People::other_ids`] with the top bit set.
+type PackedId = u64;
+
+const OTHER_ID: u64 = 1 << 63;
+
+/// The number an id is, when it is written as one (canonically).
+fn numeric_id(id: &str) -> Option<u64> {
+    let canonical = !id.is_empty() && id.len() <= 19 && id.bytes().all(|b| b.is_ascii_digit());
+    if !canonical || (id.len() > 1 && id.starts_with('0')) {
+        return None;
+    }
+    id.parse::<u64>().ok().filter(|n| n & OTHER_ID == 0)
+}
+
+/// No last interaction.
+const NO_TIME: i64 = i64::MIN;
+/// A last interaction outside the range of `i64` nanoseconds (before 1677
+/// or after 2262): the instant is in [`People::far_times`].
+const FAR_TIME: i64 = i64::MIN + 1;
+
+/// The recipients, one column per field, in order of first appearance.
+#[derive(Debug, Default)]
+struct People {
+    pages: Vec<u32>,
+    ids: Vec<PackedId>,
+    /// Nanoseconds since the Unix epoch, or [`NO_TIME`] / [`FAR_TIME`].
+    times: Vec<i64>,
+    /// Where each person's variables are in `var_text`: start << 24 | len.
+    vars: Vec<u64>,
+    /// Every person's variable values, each entry a names index (LEB128)
+    /// then the values separated by U+001F (see [`Vars`]).
+    var_text: Vec<u8>,
+    /// The distinct lists of variable names.
+    names: Vec<Names>,
+    names_index: HashMap<Vec<Arc<str>>, u32>,
+    /// Ids that are not numbers (rare).
+    other_ids: Vec<Box<str>>,
+    /// Last interactions outside the range of [`People::times`] (rare).
+    far_times: HashMap<u32, DateTime<Utc>>,
+}
+
+impl People {
+    fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    fn id_text(&self, packed: PackedId) -> IdText<'_> {
+        if packed & OTHER_ID != 0 {
+            IdText::Text(&self.other_ids[(packed & !OTHER_ID) as usize])
+        } else {
+            IdText::Number(packed)
+        }
+    }
+
+    fn time(&self, i: u32) -> Option<DateTime<Utc>> {
+        match self.times[i as usize] {
+            NO_TIME => None,
+            FAR_TIME => self.far_times.get(&i).copied(),
+            nanos => Some(DateTime::from_timestamp_nanos(nanos)),
+        }
+    }
+
+    fn set_time(&mut self, i: u32, t: Option<DateTime<Utc>>) {
+        self.times[i as usize] = match t {
+            None => NO_TIME,
+            Some(t) => match t.timestamp_nanos_opt() {
+                Some(nanos) if nanos > FAR_TIME => nanos,
+                _ => {
+                    self.far_times.insert(i, t);
+                    FAR_TIME
+                }
+            },
+        };
+    }
+
+    fn vars(&self, i: u32) -> VarsRef<'_> {
+        let slot = self.vars[i as usize];
+        let (start, len) = ((slot >> 24) as usize, (slot & MAX_VARS_BYTES as u64) as usize);
+        if len == 0 {
+            return VarsRef::default();
+        }
+        let entry = &self.var_text[start..start + len];
+        let (names, skip) = read_leb128(entry);
+        // The entry was written from a `&str` after its LEB128 prefix.
+        let values = std::str::from_utf8(&entry[skip..]).unwrap_or_default();
+        VarsRef::new(&self.names[names as usize], values)
+    }
+
+    /// Stores `vars` as person `i`'s; Err when they are too long to pack.
+    fn set_vars(&mut self, i: u32, vars: &Vars) -> Result<(), usize> {
+        let Some((names, values)) = vars.parts() else {
+            self.vars[i as usize] = 0;
+            return Ok(());
+        };
+        let index = self.intern_names(names);
+        let start = self.var_text.len();
+        write_leb128(&mut self.var_text, index);
+        self.var_text.extend_from_slice(values.as_bytes());
+        let len = self.var_text.len() - start;
+        if len > MAX_VARS_BYTES {
+            self.var_text.truncate(start);
+            return Err(len);
+        }
+        self.vars[i as usize] = (start as u64) << 24 | len as u64;
+        Ok(())
+    }
+
+    fn intern_names(&mut self, names: &Names) -> u32 {
+        // Rows of one CSV file share their names: the last list is checked first.
+        if let Some(last) = self.names.last()
+            && (Arc::ptr_eq(last, names) || **last == **names)
+        {
+            return self.names.len() as u32 - 1;
+        }
+        if let Some(&i) = self.names_index.get(&**names) {
+            return i;
+        }
+        let i = self.names.len() as u32;
+        self.names.push(names.clone());
+        self.names_index.insert(names.to_vec(), i);
+        i
+    }
+}
+
+fn write_leb128(out: &mut Vec<u8>, mut n: u32) {
+    while n >= 0x80 {
+        out.push((n as u8) | 0x80);
+        n >>= 7;
+    }
+    out.push(n as u8);
+}
+
+fn read_leb128(bytes: &[u8]) -> (u32, usize) {
+    let mut n = 0u32;
+    for (i, b) in bytes.iter().enumerate().take(5) {
+        n |= u32::from(b & 0x7f) << (7 * i);
+        if b & 0x80 == 0 {
+            return (n, i + 1);
+        }
+    }
+    (n, bytes.len())
+}
+
+/// A recipient's id as text, borrowed or formatted on the stack (no
+/// allocation). Derefs to `&str`.
+#[derive(Debug, Clone, Copy)]
+pub enum IdText<'a> {
+    /// An id that is a number.
+    Number(u64),
+    /// Any other id.
+    Text(&'a str),
+}
+
+impl IdText<'_> {
+    /// The id as text, written into `buf` when it is a number.
+    pub fn as_str<'b>(&'b self, buf: &'b mut [u8; 20]) -> &'b str {
+        match self {
+            IdText::Text(t) => t,
+            IdText::Number(n) => {
+                let mut n = *n;
+                let mut at = buf.len();
+                loop {
+                    at -= 1;
+                    buf[at] = b'0' + (n % 10) as u8;
+                    n /= 10;
+                    if n == 0 {
+                        break;
+                    }
+                }
+                std::str::from_utf8(&buf[at..]).unwrap_or_default()
+            }
+        }
+    }
+}
+
+impl std::fmt::Display for IdText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            IdText::Number(n) => write!(f, "{n}"),
+            IdText::Text(t) => f.write_str(t),
+        }
+    }
+}
+
+impl PartialEq<str> for IdText<'_> {
+    fn eq(&self, other: &str) -> bool {
+        match self {
+            IdText::Number(n) => numeric_id(other) == Some(*n),
+            IdText::Text(t) => *t == other,
+        }
+    }
 }
 
 /// A campaign's recipients after merging, with the rows left out.
 #[derive(Debug, Default)]
 pub struct Audiences {
-    /// Key: (index into `Campaign::pages`, PSID). Hashed with foldhash
-    /// (already in the tree through hashbrown; seeded per process): the
-    /// de-duplication of millions of ids is a large share of a plan's time.
-    pub people: IndexMap<(u32, Box<str>), Person, foldhash::fast::RandomState>,
-    /// Opt-outs: (page index, PSID).
-    pub suppressed: HashSet<(u32, Box<str>)>,
+    people: People,
+    /// Person indices, found by the hash of (page, id): 4 bytes a person.
+    /// Hashed with foldhash (seeded per process).
+    index: hashbrown::HashTable<u32>,
+    hasher: foldhash::fast::RandomState,
+    /// People on an opt-out list, by person index.
+    suppressed: HashSet<u32>,
     /// Rows left out (the first [`MAX_ROW_ERRORS`]).
     pub row_errors: Vec<RowError>,
     /// How many rows were left out in all.
@@ -54,6 +260,20 @@ pub struct Audiences {
     pub unusable: Vec<RowError>,
 }
 
+/// The key of a person while looking it up: the packed id, or the text of
+/// an id that is not a number.
+#[derive(Clone, Copy)]
+enum Key<'a> {
+    Number(u64),
+    Text(&'a str),
+}
+
+impl<'a> Key<'a> {
+    fn of(id: &'a str) -> Self {
+        numeric_id(id).map_or(Key::Text(id), Key::Number)
+    }
+}
+
 impl Audiences {
     fn add_error(&mut self, e: RowError) {
         self.row_error_count += 1;
@@ -62,18 +282,97 @@ impl Audiences {
         }
     }
 
-    fn add(&mut self, page: u32, r: Recipient) {
-        match self.people.entry((page, r.id.into_boxed_str())) {
-            indexmap::map::Entry::Vacant(v) => {
-                v.insert(Person { last_interaction: r.last_interaction, vars: r.vars });
-            }
-            indexmap::map::Entry::Occupied(mut o) => {
-                let p = o.get_mut();
-                p.last_interaction = p.last_interaction.max(r.last_interaction);
-                p.vars.merge(r.vars);
-            }
+    fn hash(hasher: &foldhash::fast::RandomState, page: u32, key: Key<'_>) -> u64 {
+        use std::hash::BuildHasher;
+        match key {
+            Key::Number(n) => hasher.hash_one((page, n)),
+            Key::Text(t) => hasher.hash_one((page, t)),
         }
     }
+
+    /// The index of (page, id), if that person is in the audiences.
+    fn find(&self, page: u32, key: Key<'_>) -> Option<u32> {
+        let people = &self.people;
+        let hash = Self::hash(&self.hasher, page, key);
+        self.index.find(hash, |&i| people.pages[i as usize] == page && people.matches(i, key)).copied()
+    }
+
+    fn add(&mut self, page: u32, r: Recipient, file: &std::path::Path) {
+        // CSV rows are refused sooner, with their line; this is the guard.
+        let len = r.vars.parts().map_or(0, |(_, values)| values.len() + 5);
+        if len > MAX_VARS_BYTES {
+            self.add_error(too_long(file, len));
+            return;
+        }
+        let key = Key::of(&r.id);
+        let hash = Self::hash(&self.hasher, page, key);
+        let (people, hasher) = (&self.people, &self.hasher);
+        // One probe finds the person or the slot for a new one.
+        let entry = self.index.entry(
+            hash,
+            |&i| people.pages[i as usize] == page && people.matches(i, key),
+            |j| people.rehash(hasher, j),
+        );
+        let i = match entry {
+            hashbrown::hash_table::Entry::Occupied(o) => {
+                let i = *o.get();
+                let p = &mut self.people;
+                let last = p.time(i).max(r.last_interaction);
+                p.set_time(i, last);
+                let mut vars = p.vars(i).to_vars();
+                vars.merge(r.vars);
+                if let Err(len) = p.set_vars(i, &vars) {
+                    self.add_error(too_long(file, len));
+                }
+                return;
+            }
+            hashbrown::hash_table::Entry::Vacant(v) => {
+                let i = people.len() as u32;
+                v.insert(i);
+                i
+            }
+        };
+        let p = &mut self.people;
+        let packed = match key {
+            Key::Number(n) => n,
+            Key::Text(t) => {
+                p.other_ids.push(t.into());
+                OTHER_ID | (p.other_ids.len() as u64 - 1)
+            }
+        };
+        p.pages.push(page);
+        p.ids.push(packed);
+        p.times.push(NO_TIME);
+        p.vars.push(0);
+        p.set_time(i, r.last_interaction);
+        if let Err(len) = p.set_vars(i, &r.vars) {
+            // Checked above: cannot happen; the person stays without variables.
+            self.add_error(too_long(file, len));
+        }
+    }
+}
+
+impl People {
+    fn rehash(&self, hasher: &foldhash::fast::RandomState, j: &u32) -> u64 {
+        let j = *j as usize;
+        let key = match self.id_text(self.ids[j]) {
+            IdText::Number(n) => Key::Number(n),
+            IdText::Text(t) => Key::Text(t),
+        };
+        Audiences::hash(hasher, self.pages[j], key)
+    }
+
+    fn matches(&self, i: u32, key: Key<'_>) -> bool {
+        let packed = self.ids[i as usize];
+        match key {
+            Key::Number(n) => packed == n,
+            Key::Text(t) => packed & OTHER_ID != 0 && &*self.other_ids[(packed & !OTHER_ID) as usize] == t,
+        }
+    }
+}
+
+fn too_long(file: &std::path::Path, len: usize) -> RowError {
+    RowError::row(file, 0, "", format!("the row's variables take {len} bytes; at most {MAX_VARS_BYTES} are kept"))
 }
 
 /// Reads every audience and opt-out list of `campaign`. `conversations`
@@ -104,11 +403,15 @@ pub fn load(campaign: &Campaign, now: DateTime<Utc>, conversations: &HashMap<Str
                 Box::new(conversations.get(&audience.page).cloned().unwrap_or_default().into_iter().map(Ok))
             }
         };
+        let file = match &audience.source {
+            AudienceSource::Csv(path) | AudienceSource::Jsonl(path) => path.clone(),
+            _ => campaign.path.clone(),
+        };
         for row in rows {
             match row {
                 Ok(r) => {
                     out.rows_read += 1;
-                    out.add(page, r);
+                    out.add(page, r, &file);
                 }
                 Err(e) if e.fatal => out.unusable.push(e),
                 Err(e) => {
@@ -121,7 +424,13 @@ pub fn load(campaign: &Campaign, now: DateTime<Utc>, conversations: &HashMap<Str
     for s in &campaign.suppress {
         let Some(page) = page_index(&s.page) else { continue };
         match read_opt_outs(&s.file) {
-            Ok(ids) => out.suppressed.extend(ids.into_iter().map(|id| (page, id))),
+            Ok(ids) => {
+                for id in ids {
+                    if let Some(i) = out.find(page, Key::of(&id)) {
+                        out.suppressed.insert(i);
+                    }
+                }
+            }
             Err(e) => out.unreadable_opt_outs.push(e),
         }
     }
@@ -129,27 +438,117 @@ pub fn load(campaign: &Campaign, now: DateTime<Utc>, conversations: &HashMap<Str
 }
 
 /// Lookups by the person index that plans and jobs carry.
+///
+/// # Panics
+/// Each panics when `i` is not a person's index: indices come only from
+/// the planner, which numbers the people, so that is a pagecast bug.
 impl Audiences {
-    /// The page-scoped id of person `i`.
-    ///
-    /// # Panics
-    /// When `i` is not an index of `people`: indices come only from the
-    /// planner, which numbers `people`, so that is a pagecast bug.
-    pub fn recipient_id(&self, i: u32) -> &str {
-        &self.entry(i).0.1
+    /// Audiences of these (page index, recipient) rows, merged as [`load`]
+    /// merges (for tests and tools that make rows themselves).
+    pub fn from_rows(rows: impl IntoIterator<Item = (u32, Recipient)>) -> Self {
+        let mut out = Audiences::default();
+        for (page, r) in rows {
+            out.rows_read += 1;
+            out.add(page, r, std::path::Path::new("(rows)"));
+        }
+        out
     }
 
-    /// What is known about person `i` (see [`Audiences::recipient_id`]).
-    pub fn person(&self, i: u32) -> &Person {
-        self.entry(i).1
+    /// How many recipients (after merging).
+    pub fn len(&self) -> usize {
+        self.people.len()
+    }
+
+    /// True when there is nobody.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The page-scoped id of person `i`.
+    pub fn recipient_id(&self, i: u32) -> IdText<'_> {
+        self.people.id_text(self.people.ids[i as usize])
+    }
+
+    /// What is known about person `i`.
+    pub fn person(&self, i: u32) -> Person<'_> {
+        Person { last_interaction: self.people.time(i), vars: self.people.vars(i) }
     }
 
     /// Person `i`'s page index.
     pub fn page_of(&self, i: u32) -> u32 {
-        self.entry(i).0.0
+        self.people.pages[i as usize]
     }
 
-    fn entry(&self, i: u32) -> (&(u32, Box<str>), &Person) {
-        self.people.get_index(i as usize).expect("person indices come from the planner")
+    /// True when person `i` is on an opt-out list of their page.
+    pub fn is_suppressed(&self, i: u32) -> bool {
+        self.suppressed.contains(&i)
+    }
+
+    /// The index of the person with this page index and id.
+    pub fn find_person(&self, page: u32, id: &str) -> Option<u32> {
+        self.find(page, Key::of(id))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(id: &str, t: Option<i64>, vars: &[(&str, &str)]) -> Recipient {
+        Recipient {
+            id: id.into(),
+            last_interaction: t.map(|s| DateTime::from_timestamp(s, 0).unwrap()),
+            vars: Vars::from_pairs(vars.iter().copied()),
+        }
+    }
+
+    #[test]
+    fn duplicates_merge_to_the_latest_time_and_later_vars() {
+        let mut a = Audiences::default();
+        let f = std::path::Path::new("a.csv");
+        a.add(0, row("2560816460000001", Some(100), &[("a", "1"), ("b", "2")]), f);
+        a.add(0, row("x-1", None, &[]), f);
+        a.add(1, row("2560816460000001", Some(50), &[]), f);
+        a.add(0, row("2560816460000001", Some(90), &[("b", "3"), ("c", "4")]), f);
+        a.add(0, row("x-1", Some(7), &[("z", "9")]), f);
+        assert_eq!(a.len(), 3);
+        let p = a.person(0);
+        assert_eq!(p.last_interaction.unwrap().timestamp(), 100);
+        assert_eq!(p.vars.iter().collect::<Vec<_>>(), [("a", "1"), ("b", "3"), ("c", "4")]);
+        assert_eq!(a.recipient_id(1).to_string(), "x-1");
+        assert_eq!(a.person(1).vars.get("z"), Some("9"));
+        assert_eq!(a.person(1).last_interaction.unwrap().timestamp(), 7);
+        assert_eq!((a.page_of(2), a.person(2).last_interaction.unwrap().timestamp()), (1, 50));
+        assert_eq!(a.find_person(1, "2560816460000001"), Some(2));
+        assert_eq!(a.find_person(0, "x-1"), Some(1));
+        assert_eq!(a.find_person(0, "02560816460000001"), None, "a leading zero is another id");
+    }
+
+    #[test]
+    fn ids_that_are_not_canonical_numbers_stay_text() {
+        let mut a = Audiences::default();
+        let f = std::path::Path::new("a.csv");
+        for id in ["0", "007", "18446744073709551615", "9223372036854775807", "9223372036854775808", "abc"] {
+            a.add(0, row(id, None, &[]), f);
+        }
+        let ids: Vec<String> = (0..a.len() as u32).map(|i| a.recipient_id(i).to_string()).collect();
+        assert_eq!(ids, ["0", "007", "18446744073709551615", "9223372036854775807", "9223372036854775808", "abc"]);
+        let mut buf = [0; 20];
+        assert_eq!(a.recipient_id(3).as_str(&mut buf), "9223372036854775807");
+        assert!(a.recipient_id(0) == *"0" && a.recipient_id(1) == *"007" && !(a.recipient_id(1) == *"7"));
+    }
+
+    #[test]
+    fn times_outside_the_nanosecond_range_are_kept_exactly() {
+        let mut a = Audiences::default();
+        let old: DateTime<Utc> = "1500-01-01T00:00:00.5Z".parse().unwrap();
+        let fine: DateTime<Utc> = "2026-11-20T08:00:00.123456789Z".parse().unwrap();
+        let f = std::path::Path::new("a.csv");
+        a.add(0, Recipient { id: "1".into(), last_interaction: Some(old), vars: Vars::default() }, f);
+        a.add(0, Recipient { id: "2".into(), last_interaction: Some(fine), vars: Vars::default() }, f);
+        assert_eq!(a.person(0).last_interaction, Some(old));
+        assert_eq!(a.person(1).last_interaction, Some(fine));
+        a.add(0, Recipient { id: "1".into(), last_interaction: Some(fine), vars: Vars::default() }, f);
+        assert_eq!(a.person(0).last_interaction, Some(fine));
     }
 }

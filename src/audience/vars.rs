@@ -68,6 +68,16 @@ impl Vars {
         self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
     }
 
+    /// The shared names and the packed values; None when there are none.
+    pub fn parts(&self) -> Option<(&Names, &str)> {
+        self.names.as_ref().filter(|n| !n.is_empty()).map(|n| (n, &*self.values))
+    }
+
+    /// Borrows these variables.
+    pub fn as_ref(&self) -> VarsRef<'_> {
+        self.parts().map_or_else(VarsRef::default, |(names, values)| VarsRef::new(names, values))
+    }
+
     /// Merges `later` into these variables, key by key; `later` wins.
     pub fn merge(&mut self, later: Vars) {
         if later.is_empty() {
@@ -89,6 +99,50 @@ impl Vars {
             }
         }
         *self = Vars::from_pairs(pairs);
+    }
+}
+
+/// Template variables borrowed from where they are kept (an audience of
+/// millions keeps them packed, see `merge::People`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct VarsRef<'a> {
+    names: Option<&'a Names>,
+    values: &'a str,
+}
+
+impl<'a> VarsRef<'a> {
+    /// `values` packed as [`Vars`] packs them, in the order of `names`.
+    pub fn new(names: &'a Names, values: &'a str) -> Self {
+        VarsRef { names: Some(names), values }
+    }
+
+    /// (name, value) pairs.
+    pub fn iter(&self) -> impl Iterator<Item = (&'a str, &'a str)> + use<'a> {
+        let names: &'a [Arc<str>] = self.names.map_or(&[], |n| &n[..]);
+        names.iter().map(|n| &**n).zip(self.values.split(SEP))
+    }
+
+    /// How many variables.
+    pub fn len(&self) -> usize {
+        self.names.map_or(0, |n| n.len())
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The value of `name`.
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// An owned copy (to merge into).
+    pub fn to_vars(&self) -> Vars {
+        match self.names {
+            Some(names) if !names.is_empty() => Vars { names: Some(names.clone()), values: self.values.into() },
+            _ => Vars::default(),
+        }
     }
 }
 

@@ -52,7 +52,9 @@ impl LedgerJournal {
 impl Journal for LedgerJournal {
     async fn intent(&self, job: Job) -> Result<(), String> {
         let page = &self.campaign.pages[job.page as usize].id;
-        let recipient = self.audiences.recipient_id(job.person);
+        let id = self.audiences.recipient_id(job.person);
+        let mut buf = [0; 20];
+        let recipient = id.as_str(&mut buf);
         self.writer
             .intent(&self.campaign.id, &self.occurrence, page, recipient, self.run_id, self.clock.wall())
             .await

@@ -199,8 +199,13 @@ pub struct OutcomeRow {
 impl Summary {
     /// Counts one more recipient with this outcome.
     pub fn add(&mut self, outcome: Outcome) {
-        self.recipients += 1;
-        *self.counter_mut(outcome) += 1;
+        self.add_n(outcome, 1);
+    }
+
+    /// Counts `n` recipients with this outcome.
+    pub fn add_n(&mut self, outcome: Outcome, n: u64) {
+        self.recipients += n;
+        *self.counter_mut(outcome) += n;
     }
 
     /// The counter of one outcome.

@@ -46,7 +46,7 @@ pub fn decision_row(campaign: &Campaign, audiences: &Audiences, plan: &Plan, d: 
 fn bare_row(campaign: &Campaign, audiences: &Audiences, job: Job, outcome: Outcome) -> OutcomeRow {
     OutcomeRow {
         window_closes_at: window_closes_at(campaign, audiences, job).map(rfc3339),
-        ..OutcomeRow::new(&campaign.pages[job.page as usize].id, audiences.recipient_id(job.person), outcome)
+        ..OutcomeRow::new(&campaign.pages[job.page as usize].id, audiences.recipient_id(job.person).to_string(), outcome)
     }
 }
 
@@ -61,7 +61,7 @@ pub fn plan_row_iter<'a>(
     audiences: &'a Audiences,
     plan: &'a Plan,
 ) -> impl Iterator<Item = OutcomeRow> + 'a {
-    plan.decisions.iter().map(move |d| decision_row(campaign, audiences, plan, d))
+    plan.decisions(audiences).map(move |d| decision_row(campaign, audiences, plan, &d))
 }
 
 /// A run's rows, in plan order, made one at a time: each decision's row,
@@ -74,46 +74,70 @@ pub fn run_row_iter<'a>(
     records: &'a [&'a Record],
     by_person: &'a [u32],
 ) -> impl Iterator<Item = OutcomeRow> + 'a {
-    plan.decisions.iter().map(move |d| match by_person.get(d.job.person as usize) {
+    plan.decisions(audiences).map(move |d| match by_person.get(d.job.person as usize) {
         Some(&i) if i != u32::MAX => record_row(campaign, audiences, records[i as usize]),
-        _ => decision_row(campaign, audiences, plan, d),
+        _ => decision_row(campaign, audiences, plan, &d),
     })
 }
 
 /// The dry-run report's counts without its per-recipient rows: what the
 /// table view needs, without a row per recipient of a huge audience.
-pub fn plan_summary(campaign: &Campaign, plan: &Plan, occurrence: &str, started: DateTime<Utc>) -> Report {
+pub fn plan_summary(
+    campaign: &Campaign,
+    audiences: &Audiences,
+    plan: &Plan,
+    occurrence: &str,
+    started: DateTime<Utc>,
+) -> Report {
     let now = rfc3339(started);
     let mut report = Report::from_rows(&campaign.id, occurrence, true, &now, &now, 0, Vec::new());
-    for d in &plan.decisions {
-        let outcome = match d.verdict {
-            Verdict::Send => Outcome::Planned,
-            Verdict::Skip(reason) => {
-                *report.skipped_by_reason.entry(reason.as_str().to_string()).or_default() += 1;
-                Outcome::Skipped
-            }
-            Verdict::Hold(reason) => {
-                *report.not_attempted_by_reason.entry(reason.as_str().to_string()).or_default() += 1;
-                Outcome::NotAttempted
-            }
-        };
-        report.summary.add(outcome);
-        report.pages.entry(campaign.pages[d.job.page as usize].id.clone()).or_default().add(outcome);
+    // Counted per page index and verdict, then named: no string per recipient.
+    let mut per_page: Vec<std::collections::HashMap<Verdict, u64>> = vec![Default::default(); campaign.pages.len()];
+    for d in plan.decisions(audiences) {
+        *per_page[d.job.page as usize].entry(d.verdict).or_default() += 1;
+    }
+    for (page, counts) in campaign.pages.iter().zip(per_page) {
+        for (verdict, n) in counts {
+            let outcome = match verdict {
+                Verdict::Send => Outcome::Planned,
+                Verdict::Skip(reason) => {
+                    *report.skipped_by_reason.entry(reason.as_str().to_string()).or_default() += n;
+                    Outcome::Skipped
+                }
+                Verdict::Hold(reason) => {
+                    *report.not_attempted_by_reason.entry(reason.as_str().to_string()).or_default() += n;
+                    Outcome::NotAttempted
+                }
+            };
+            report.summary.add_n(outcome, n);
+            report.pages.entry(page.id.clone()).or_default().add_n(outcome, n);
+        }
     }
     report
 }
 
-/// The `n` planned recipients whose window closes first, as rows.
+/// The `n` planned recipients whose window closes first, as rows (ties in
+/// plan order). Keeps `n` candidates, not one per planned recipient.
 pub fn soonest(campaign: &Campaign, audiences: &Audiences, plan: &Plan, n: usize) -> Vec<OutcomeRow> {
-    let mut planned: Vec<(DateTime<Utc>, Job)> = plan
-        .decisions
-        .iter()
-        .filter(|d| d.verdict == Verdict::Send)
-        .filter_map(|d| Some((d.window_closes_at(campaign, audiences)?, d.job)))
-        .collect();
-    planned.sort_by_key(|(t, _)| *t);
-    planned.truncate(n);
-    planned.into_iter().map(|(_, job)| bare_row(campaign, audiences, job, Outcome::Planned)).collect()
+    let mut best: std::collections::BinaryHeap<(DateTime<Utc>, u32, u32)> = Default::default();
+    if n > 0 {
+        for d in plan.decisions(audiences).filter(|d| d.verdict == Verdict::Send) {
+            let Some(closes) = d.window_closes_at(campaign, audiences) else { continue };
+            if best.len() == n {
+                match best.peek() {
+                    Some(&(worst, person, _)) if (closes, d.job.person) < (worst, person) => {
+                        best.pop();
+                    }
+                    _ => continue,
+                }
+            }
+            best.push((closes, d.job.person, d.job.page));
+        }
+    }
+    best.into_sorted_vec()
+        .into_iter()
+        .map(|(_, person, page)| bare_row(campaign, audiences, Job { page, person }, Outcome::Planned))
+        .collect()
 }
 
 /// The dry-run report of a plan, every row included.

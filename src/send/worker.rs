@@ -94,7 +94,9 @@ async fn send_one<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) -> 
 async fn attempt_all<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) -> Result<Record, Record> {
     let page = &ctx.campaign.pages[job.page as usize];
     let person = ctx.audiences.person(job.person);
-    let recipient = ctx.audiences.recipient_id(job.person);
+    let id = ctx.audiences.recipient_id(job.person);
+    let mut id_buf = [0; 20];
+    let recipient = id.as_str(&mut id_buf);
     let skip = |reason: SkipReason| Record::new(job, Reason::Skip(reason), 0, ctx.clock.wall());
 
     // The window is checked again just before the request (SPEC §3).

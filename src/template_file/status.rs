@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use serde_json::Value;
 
+use crate::audience::merge::Audiences;
 use crate::campaign::Campaign;
 use crate::campaign::model::Provider;
 use crate::plan::{Plan, Verdict};
@@ -333,15 +334,16 @@ pub fn blocked(campaign: &Campaign, statuses: &HashMap<String, TemplateStatus>) 
 /// the page's message as detail: those the plan would send to, or whose
 /// message would not render. Reasons about the person or the ledger
 /// (suppressed, already sent, no interaction …) stay as they are.
-pub fn block_pages(plan: &mut Plan, campaign: &Campaign, blocked: &HashMap<String, String>) {
+pub fn block_pages(plan: &mut Plan, campaign: &Campaign, audiences: &Audiences, blocked: &HashMap<String, String>) {
     if blocked.is_empty() {
         return;
     }
-    for d in &mut plan.decisions {
-        let Some(message) = blocked.get(&campaign.pages[d.job.page as usize].id) else { continue };
-        if matches!(d.verdict, Verdict::Send | Verdict::Hold(_) | Verdict::Skip(SkipReason::TemplateError)) {
-            d.verdict = Verdict::Skip(SkipReason::TemplateNotApproved);
-            plan.details.insert(d.job.person, message.clone());
+    for (person, verdict) in plan.verdicts.iter_mut().enumerate() {
+        let page = audiences.page_of(person as u32);
+        let Some(message) = blocked.get(&campaign.pages[page as usize].id) else { continue };
+        if matches!(verdict, Verdict::Send | Verdict::Hold(_) | Verdict::Skip(SkipReason::TemplateError)) {
+            *verdict = Verdict::Skip(SkipReason::TemplateNotApproved);
+            plan.details.insert(person as u32, message.clone());
         }
     }
 }
@@ -409,18 +411,22 @@ mod tests {
     #[test]
     fn blocked_pages_skip_only_who_would_be_sent() {
         use crate::campaign::load::load_bytes;
-        use crate::plan::Decision;
         let text = "version: 1\nid: c\npages:\n  - { id: \"5\", provider: graph, token_env: T }\n  - { id: \"6\", provider: graph, token_env: T }\naudiences: [{ page: \"5\", recipients: [{ id: \"1\" }] }]\nmessage:\n  template: { name: order_update, language: en_US }\nmessaging_type: UTILITY\n";
         let loaded = load_bytes(std::path::Path::new("c.yaml"), text.as_bytes()).unwrap();
         let now = chrono::Utc::now();
         let campaign = crate::campaign::validate(&loaded, now).unwrap();
-        let d = |page, person, verdict| Decision { job: crate::vocab::Job { page, person }, verdict };
+        let person = |id: &str| crate::audience::Recipient {
+            id: id.into(),
+            last_interaction: None,
+            vars: crate::audience::Vars::default(),
+        };
+        let audiences = Audiences::from_rows([(0, person("1")), (0, person("2")), (0, person("3")), (1, person("4"))]);
         let mut plan = Plan {
-            decisions: vec![
-                d(0, 0, Verdict::Send),
-                d(0, 1, Verdict::Skip(SkipReason::AlreadySent)),
-                d(0, 2, Verdict::Skip(SkipReason::TemplateError)),
-                d(1, 3, Verdict::Send),
+            verdicts: vec![
+                Verdict::Send,
+                Verdict::Skip(SkipReason::AlreadySent),
+                Verdict::Skip(SkipReason::TemplateError),
+                Verdict::Send,
             ],
             details: HashMap::new(),
         };
@@ -428,8 +434,8 @@ mod tests {
             ("5".to_string(), TemplateStatus::NotApproved { status: "REJECTED".into(), reason: Some("SCAM".into()) }),
             ("6".to_string(), TemplateStatus::Approved),
         ]);
-        block_pages(&mut plan, &campaign, &blocked(&campaign, &statuses));
-        let verdicts: Vec<&Verdict> = plan.decisions.iter().map(|d| &d.verdict).collect();
+        block_pages(&mut plan, &campaign, &audiences, &blocked(&campaign, &statuses));
+        let verdicts: Vec<&Verdict> = plan.verdicts.iter().collect();
         let not_approved = Verdict::Skip(SkipReason::TemplateNotApproved);
         assert_eq!(verdicts, [&not_approved, &Verdict::Skip(SkipReason::AlreadySent), &not_approved, &Verdict::Send]);
         assert_eq!(plan.details[&0], "template order_update (en_US) is REJECTED: SCAM");

@@ -19,6 +19,7 @@ use std::path::{Path, PathBuf};
 pub use prepare::{Prepared, prepare, validated};
 
 use super::{Exit, Failure, Outcome};
+use crate::audience::merge::Audiences;
 use crate::campaign::Campaign;
 use crate::cli::{Format, RunArgs};
 use crate::ledger::Ledger;
@@ -103,7 +104,7 @@ pub fn execute(ledger: Option<&Ledger>, req: &RunRequest, campaign: Campaign) ->
     let mut plan = plan_stage(ledger, req, &prepared, &blocked)?;
     if let Some(pinned) = &pinned {
         let (campaign, audiences) = (&prepared.campaign, &prepared.audiences);
-        plan.only(|job| {
+        plan.only(audiences, |job| {
             let key = (campaign.pages[job.page as usize].id.clone(), audiences.recipient_id(job.person).to_string());
             pinned.planned.contains(&key)
         });
@@ -133,11 +134,14 @@ fn plan_stage(
     };
     let options = PlanOptions { resend_unknown: req.resend_unknown };
     let mut plan = plan::plan(campaign, audiences, plan::prior_lookup(prior), req.clock.now(), options);
-    crate::template_file::status::block_pages(&mut plan, campaign, blocked);
+    crate::template_file::status::block_pages(&mut plan, campaign, audiences, blocked);
     if let Some(ids) = &req.only {
         let wanted: std::collections::HashSet<&str> = ids.iter().map(|id| id.trim()).collect();
-        let found: std::collections::HashSet<&str> =
-            audiences.people.keys().map(|(_, id)| &**id).filter(|id| wanted.contains(id)).collect();
+        let found: std::collections::HashSet<&str> = wanted
+            .iter()
+            .copied()
+            .filter(|id| (0..campaign.pages.len() as u32).any(|page| audiences.find_person(page, id).is_some()))
+            .collect();
         let mut missing: Vec<&str> = wanted.difference(&found).copied().collect();
         missing.sort_unstable();
         if !missing.is_empty() {
@@ -147,13 +151,13 @@ fn plan_stage(
                 missing.join(", ")
             )));
         }
-        plan.only(|job| wanted.contains(audiences.recipient_id(job.person)));
+        plan.only(audiences, |job| wanted.iter().any(|id| audiences.recipient_id(job.person) == **id));
     }
     if let Some(n) = req.limit {
-        plan.limit(n);
+        plan.limit(audiences, n);
     }
     if let Some(ledger) = ledger {
-        hold_over_daily_limits(ledger, req, campaign, &mut plan)?;
+        hold_over_daily_limits(ledger, req, campaign, audiences, &mut plan)?;
     }
     Ok(plan)
 }
@@ -166,6 +170,7 @@ fn hold_over_daily_limits(
     ledger: &Ledger,
     req: &RunRequest,
     campaign: &Campaign,
+    audiences: &Audiences,
     plan: &mut Plan,
 ) -> Result<(), Failure> {
     let since = req.clock.now() - chrono::TimeDelta::hours(24);
@@ -181,7 +186,7 @@ fn hold_over_daily_limits(
     }
     let mut planned = vec![0u64; campaign.pages.len()];
     let before = plan.send_count();
-    plan.hold_where(Pending::DailyLimit, |_, job| {
+    plan.hold_where(audiences, Pending::DailyLimit, |_, job| {
         let p = job.page as usize;
         planned[p] += 1;
         room[p].is_some_and(|room| planned[p] > room)

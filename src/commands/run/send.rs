@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 
 use super::{Prepared, RunRequest};
 use crate::commands::{Failure, progress, runtime};
+use crate::audience::merge::Audiences;
 use crate::ledger::Ledger;
 use crate::ledger::journal::LedgerJournal;
 use crate::plan::{Plan, Verdict};
@@ -75,17 +76,17 @@ pub fn send_stage(
     let writer = ledger.writer();
     let journal =
         LedgerJournal::new(writer.clone(), campaign.clone(), audiences.clone(), &req.occurrence, run_id, req.clock);
-    let planned = plan_records(plan, req.clock.wall());
+    let planned = plan_records(plan, audiences, req.clock.wall());
     for record in planned.iter().filter(|r| !restates_ledger(r)) {
         journal.record(record);
     }
-    let jobs = plan.jobs();
+    let jobs = plan.jobs(audiences);
     tracing::info!(
         "{}: occurrence {}: {} to send, {} not sent",
         campaign.id,
         req.occurrence,
         jobs.len(),
-        plan.decisions.len() - jobs.len()
+        plan.len() - jobs.len()
     );
 
     let rt = runtime()?;
@@ -150,8 +151,8 @@ async fn canary_then_rest<J: pipeline::Journal>(
 }
 
 /// The records of the recipients the plan does not send to.
-pub fn plan_records(plan: &Plan, at: DateTime<Utc>) -> Vec<Record> {
-    plan.decisions.iter().filter(|d| d.verdict != Verdict::Send).filter_map(|d| d.record(plan, at)).collect()
+pub fn plan_records(plan: &Plan, audiences: &Audiences, at: DateTime<Utc>) -> Vec<Record> {
+    plan.decisions(audiences).filter(|d| d.verdict != Verdict::Send).filter_map(|d| d.record(plan, at)).collect()
 }
 
 /// Skips that restate what the ledger already holds (already_sent,

@@ -31,7 +31,7 @@ pub fn settle(ledger: &Ledger, req: &RunRequest, prepared: &Prepared, plan: &Pla
     let finished = req.clock.wall();
     // No list of rows is held: each row is made from its decision or record
     // when it is counted, and again when each report file is written.
-    let mut by_person = vec![u32::MAX; plan.decisions.len()];
+    let mut by_person = vec![u32::MAX; plan.len()];
     for (i, r) in records.iter().enumerate() {
         if let Some(slot) = by_person.get_mut(r.job.person as usize) {
             *slot = u32::try_from(i).unwrap_or(u32::MAX);
@@ -102,13 +102,13 @@ pub fn report_plan(req: &RunRequest, prepared: &Prepared, plan: &Plan, started: 
     let soonest = rows::soonest(campaign, audiences, plan, SOONEST);
     if req.format != Format::Json && req.report_dir.is_none() && req.out.is_none() {
         // The table needs counts, not a row per recipient.
-        let report = rows::plan_summary(campaign, plan, &req.occurrence, started);
+        let report = rows::plan_summary(campaign, audiences, plan, &req.occurrence, started);
         output::print(&report::table::render(&report, &soonest));
         return Ok(Exit::Done);
     }
     let Some(out) = &req.out else {
         // Streamed: the counts first, then one row at a time, never a list.
-        let head = rows::plan_summary(campaign, plan, &req.occurrence, started);
+        let head = rows::plan_summary(campaign, audiences, plan, &req.occurrence, started);
         emit_streamed(&head, req, started, &soonest, || rows::plan_row_iter(campaign, audiences, plan));
         return Ok(Exit::Done);
     };
