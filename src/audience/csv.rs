@@ -23,7 +23,8 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 use chrono_tz::Tz;
 
-use super::{Recipient, RowError, clip, parse_time_in, valid_id};
+use super::vars::VarsRef;
+use super::{Recipient, Row, RowError, clip, parse_time_in, valid_id};
 
 /// The header row of a CSV audience (for validation): Err says why it
 /// cannot be used (unreadable, not UTF-8).
@@ -87,6 +88,8 @@ pub struct CsvRows {
     var_cols: Vec<usize>,
     /// Their names, shared by every row's [`super::Vars`].
     var_names: super::vars::Names,
+    /// The current row's values, packed (see [`super::Vars`]).
+    packed: String,
     width: usize,
     now: DateTime<Utc>,
     zone: Option<Tz>,
@@ -143,6 +146,7 @@ impl CsvRows {
             time_col,
             var_cols,
             var_names,
+            packed: String::new(),
             width: header.len(),
             now,
             zone,
@@ -153,11 +157,26 @@ impl CsvRows {
         })
     }
 
+    /// How many rows the whole file holds, guessed from the bytes read so
+    /// far and the file's size (None before any row, or for a file whose
+    /// size is unknown).
+    pub fn estimated_rows(&self) -> Option<u64> {
+        let read = self.reader.position().byte();
+        let rows = self.good + self.bad;
+        if read == 0 || rows == 0 {
+            return None;
+        }
+        let size = self.reader.get_ref().inner.metadata().ok()?.len();
+        Some(size.saturating_mul(rows) / read)
+    }
+
     fn row_error(&self, line: u64, field: &str, message: String) -> RowError {
         RowError::row(&self.path, line, field, message)
     }
 
-    fn parse_record(&self, line: u64) -> Result<Recipient, RowError> {
+    /// Checks the current record and packs its variables into
+    /// `self.packed`; Ok is its last interaction (see [`CsvRows::row`]).
+    fn parse_record(&mut self, line: u64) -> Result<Option<DateTime<Utc>>, RowError> {
         let rec = &self.record;
         if rec.len() != self.width {
             let mut message = format!("the row has {} fields; the header has {}", rec.len(), self.width);
@@ -170,10 +189,11 @@ impl CsvRows {
             }
             return Err(self.row_error(line, "", message));
         }
+        let path = &self.path;
         let text = |i: usize, name: &str| {
             std::str::from_utf8(&rec[i])
                 .map(str::trim)
-                .map_err(|_| self.row_error(line, name, "not valid UTF-8; save the file as UTF-8".into()))
+                .map_err(|_| RowError::row(path, line, name, "not valid UTF-8; save the file as UTF-8"))
         };
         let id = text(self.id_col, "id")?;
         if id.is_empty() {
@@ -197,22 +217,41 @@ impl CsvRows {
             None => None,
         };
         let mut values = Vec::with_capacity(self.var_cols.len());
-        let mut bytes = 0;
         for (i, name) in self.var_cols.iter().zip(self.var_names.iter()) {
-            let value = text(*i, name)?;
-            bytes += value.len() + 1;
-            values.push(value);
+            values.push(text(*i, name)?);
         }
+        self.packed.clear();
+        super::vars::pack_into(&mut self.packed, values);
         // Kept per recipient in 24 bits (with a few bytes of its own).
-        if bytes > super::merge::MAX_VARS_BYTES - 8 {
+        if self.packed.len() > super::merge::MAX_VARS_BYTES - 8 {
+            let bytes = self.packed.len();
             return Err(self.row_error(
                 line,
                 "",
                 format!("the row's variables take {bytes} bytes; at most 16 MiB can be kept for a recipient"),
             ));
         }
-        let vars = super::Vars::new(&self.var_names, values);
-        Ok(Recipient { id: id.to_string(), last_interaction, vars })
+        Ok(last_interaction)
+    }
+
+    /// The current record as a row, once [`CsvRows::parse_record`] accepted it.
+    fn row(&self, last_interaction: Option<DateTime<Utc>>) -> Row<'_> {
+        let id = std::str::from_utf8(&self.record[self.id_col]).map_or("", str::trim);
+        let vars = if self.var_names.is_empty() { VarsRef::default() } else { VarsRef::new(&self.var_names, &self.packed) };
+        Row { id, last_interaction, vars }
+    }
+
+    /// The next row, borrowed (nothing is allocated per row), or the next
+    /// problem. A fatal [`RowError`] ends the stream.
+    pub fn next_row(&mut self) -> Option<Result<Row<'_>, RowError>> {
+        if self.done {
+            return None;
+        }
+        let item = self.step();
+        if matches!(&item, None | Some(Err(RowError { fatal: true, .. }))) {
+            self.done = true;
+        }
+        Some(item?.map(|last| self.row(last)))
     }
 
     /// The end of the file: a quote left open, or no usable row, is fatal.
@@ -230,7 +269,7 @@ impl CsvRows {
         })
     }
 
-    fn step(&mut self) -> Option<Result<Recipient, RowError>> {
+    fn step(&mut self) -> Option<Result<Option<DateTime<Utc>>, RowError>> {
         loop {
             match self.reader.read_byte_record(&mut self.record) {
                 Ok(false) => return self.finish().map(Err),
@@ -270,14 +309,7 @@ impl Iterator for CsvRows {
     type Item = Result<Recipient, RowError>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.done {
-            return None;
-        }
-        let item = self.step();
-        if matches!(&item, None | Some(Err(RowError { fatal: true, .. }))) {
-            self.done = true;
-        }
-        item
+        Some(self.next_row()?.map(|row| row.to_recipient()))
     }
 }
 

@@ -17,7 +17,7 @@ use chrono::{DateTime, Utc};
 use super::csv::{CsvRows, read_opt_outs};
 use super::jsonl::JsonlRows;
 use super::vars::{Names, VarsRef};
-use super::{Recipient, RowError, Vars};
+use super::{Recipient, Row, RowError};
 use crate::campaign::{AudienceSource, Campaign};
 
 /// Row problems kept (and printed) in full; beyond this only counted, so a
@@ -27,6 +27,12 @@ pub const MAX_ROW_ERRORS: usize = 20;
 /// The variables of one recipient may take at most this many bytes (a row
 /// with more is left out): the length is packed into 24 bits.
 pub const MAX_VARS_BYTES: usize = (1 << 24) - 1;
+
+/// Rows read from a file before its size tells how many it holds.
+const ESTIMATE_AFTER_ROWS: u64 = 4096;
+/// At most this much room is made ahead (a huge file grows the rest step by
+/// step, as it would without a guess).
+const MAX_RESERVE: u64 = 32_000_000;
 
 /// What is known about one recipient of one page, borrowed from the
 /// audiences.
@@ -129,7 +135,7 @@ impl People {
     }
 
     /// Stores `vars` as person `i`'s; Err when they are too long to pack.
-    fn set_vars(&mut self, i: u32, vars: &Vars) -> Result<(), usize> {
+    fn set_vars(&mut self, i: u32, vars: VarsRef<'_>) -> Result<(), usize> {
         let Some((names, values)) = vars.parts() else {
             self.vars[i as usize] = 0;
             return Ok(());
@@ -233,6 +239,48 @@ impl PartialEq<str> for IdText<'_> {
     }
 }
 
+/// Where the merge takes its rows from, one borrowed row at a time.
+trait RowSource {
+    /// The next row or problem; a fatal problem ends the stream.
+    fn next_row(&mut self) -> Option<Result<Row<'_>, RowError>>;
+
+    /// How many rows the source holds in all, if it can tell.
+    fn estimated_rows(&self) -> Option<u64> {
+        None
+    }
+}
+
+impl RowSource for CsvRows {
+    fn next_row(&mut self) -> Option<Result<Row<'_>, RowError>> {
+        CsvRows::next_row(self)
+    }
+
+    fn estimated_rows(&self) -> Option<u64> {
+        CsvRows::estimated_rows(self)
+    }
+}
+
+/// Rows that come owned (JSONL lines, inline rows, conversations).
+struct Owned<I> {
+    rows: I,
+    current: Option<Recipient>,
+}
+
+impl<I> Owned<I> {
+    fn new(rows: I) -> Self {
+        Owned { rows, current: None }
+    }
+}
+
+impl<I: Iterator<Item = Result<Recipient, RowError>>> RowSource for Owned<I> {
+    fn next_row(&mut self) -> Option<Result<Row<'_>, RowError>> {
+        match self.rows.next()? {
+            Ok(r) => Some(Ok(self.current.insert(r).as_row())),
+            Err(e) => Some(Err(e)),
+        }
+    }
+}
+
 /// A campaign's recipients after merging, with the rows left out.
 #[derive(Debug, Default)]
 pub struct Audiences {
@@ -297,7 +345,44 @@ impl Audiences {
         self.index.find(hash, |&i| people.pages[i as usize] == page && people.matches(i, key)).copied()
     }
 
-    fn add(&mut self, page: u32, r: Recipient, file: &std::path::Path) {
+    /// Adds every row of one audience. `estimate` guesses how many rows the
+    /// source holds in all; once it can, room is made for them at once
+    /// (growing the index of millions step by step costs a fifth of a plan).
+    fn read(&mut self, page: u32, file: &std::path::Path, rows: &mut impl RowSource) {
+        let mut n = 0u64;
+        loop {
+            if n == ESTIMATE_AFTER_ROWS
+                && let Some(total) = rows.estimated_rows()
+            {
+                self.reserve(total.saturating_sub(n).min(MAX_RESERVE) as usize);
+            }
+            let Some(row) = rows.next_row() else { break };
+            n += 1;
+            match row {
+                Ok(r) => {
+                    self.rows_read += 1;
+                    self.add(page, r, file);
+                }
+                Err(e) if e.fatal => self.unusable.push(e),
+                Err(e) => {
+                    self.rows_read += 1;
+                    self.add_error(e);
+                }
+            }
+        }
+    }
+
+    fn reserve(&mut self, more: usize) {
+        let (people, hasher) = (&self.people, &self.hasher);
+        self.index.reserve(more, |j| people.rehash(hasher, j));
+        let p = &mut self.people;
+        p.pages.reserve(more);
+        p.ids.reserve(more);
+        p.times.reserve(more);
+        p.vars.reserve(more);
+    }
+
+    fn add(&mut self, page: u32, r: Row<'_>, file: &std::path::Path) {
         // CSV rows are refused sooner, with their line; this is the guard.
         let len = r.vars.parts().map_or(0, |(_, values)| values.len() + 5);
         if len > MAX_VARS_BYTES {
@@ -320,8 +405,8 @@ impl Audiences {
                 let last = p.time(i).max(r.last_interaction);
                 p.set_time(i, last);
                 let mut vars = p.vars(i).to_vars();
-                vars.merge(r.vars);
-                if let Err(len) = p.set_vars(i, &vars) {
+                vars.merge(r.vars.to_vars());
+                if let Err(len) = p.set_vars(i, vars.as_ref()) {
                     self.add_error(too_long(file, len));
                 }
                 return;
@@ -345,7 +430,7 @@ impl Audiences {
         p.times.push(NO_TIME);
         p.vars.push(0);
         p.set_time(i, r.last_interaction);
-        if let Err(len) = p.set_vars(i, &r.vars) {
+        if let Err(len) = p.set_vars(i, r.vars) {
             // Checked above: cannot happen; the person stays without variables.
             self.add_error(too_long(file, len));
         }
@@ -383,41 +468,23 @@ pub fn load(campaign: &Campaign, now: DateTime<Utc>, conversations: &HashMap<Str
     let page_index = |id: &str| campaign.pages.iter().position(|p| p.id == id).map(|i| i as u32);
     for audience in &campaign.audiences {
         let Some(page) = page_index(&audience.page) else { continue };
-        let rows: Box<dyn Iterator<Item = Result<Recipient, RowError>>> = match &audience.source {
-            AudienceSource::Csv(path) => match CsvRows::open(path, now, audience.timezone) {
-                Ok(rows) => Box::new(rows),
-                Err(e) => {
-                    out.unusable.push(e);
-                    continue;
-                }
-            },
-            AudienceSource::Jsonl(path) => match JsonlRows::open(path, now, audience.timezone) {
-                Ok(rows) => Box::new(rows),
-                Err(e) => {
-                    out.unusable.push(e);
-                    continue;
-                }
-            },
-            AudienceSource::Inline(rows) => Box::new(rows.clone().into_iter().map(Ok)),
-            AudienceSource::Conversations(_) => {
-                Box::new(conversations.get(&audience.page).cloned().unwrap_or_default().into_iter().map(Ok))
-            }
-        };
         let file = match &audience.source {
             AudienceSource::Csv(path) | AudienceSource::Jsonl(path) => path.clone(),
             _ => campaign.path.clone(),
         };
-        for row in rows {
-            match row {
-                Ok(r) => {
-                    out.rows_read += 1;
-                    out.add(page, r, &file);
-                }
-                Err(e) if e.fatal => out.unusable.push(e),
-                Err(e) => {
-                    out.rows_read += 1;
-                    out.add_error(e);
-                }
+        match &audience.source {
+            AudienceSource::Csv(path) => match CsvRows::open(path, now, audience.timezone) {
+                Ok(mut rows) => out.read(page, &file, &mut rows),
+                Err(e) => out.unusable.push(e),
+            },
+            AudienceSource::Jsonl(path) => match JsonlRows::open(path, now, audience.timezone) {
+                Ok(rows) => out.read(page, &file, &mut Owned::new(rows)),
+                Err(e) => out.unusable.push(e),
+            },
+            AudienceSource::Inline(rows) => out.read(page, &file, &mut Owned::new(rows.iter().cloned().map(Ok))),
+            AudienceSource::Conversations(_) => {
+                let rows = conversations.get(&audience.page).map_or(&[][..], Vec::as_slice);
+                out.read(page, &file, &mut Owned::new(rows.iter().cloned().map(Ok)));
             }
         }
     }
@@ -449,7 +516,7 @@ impl Audiences {
         let mut out = Audiences::default();
         for (page, r) in rows {
             out.rows_read += 1;
-            out.add(page, r, std::path::Path::new("(rows)"));
+            out.add(page, r.as_row(), std::path::Path::new("(rows)"));
         }
         out
     }
@@ -494,6 +561,8 @@ impl Audiences {
 mod tests {
     use super::*;
 
+    use crate::audience::Vars;
+
     fn row(id: &str, t: Option<i64>, vars: &[(&str, &str)]) -> Recipient {
         Recipient {
             id: id.into(),
@@ -506,11 +575,11 @@ mod tests {
     fn duplicates_merge_to_the_latest_time_and_later_vars() {
         let mut a = Audiences::default();
         let f = std::path::Path::new("a.csv");
-        a.add(0, row("2560816460000001", Some(100), &[("a", "1"), ("b", "2")]), f);
-        a.add(0, row("x-1", None, &[]), f);
-        a.add(1, row("2560816460000001", Some(50), &[]), f);
-        a.add(0, row("2560816460000001", Some(90), &[("b", "3"), ("c", "4")]), f);
-        a.add(0, row("x-1", Some(7), &[("z", "9")]), f);
+        a.add(0, row("2560816460000001", Some(100), &[("a", "1"), ("b", "2")]).as_row(), f);
+        a.add(0, row("x-1", None, &[]).as_row(), f);
+        a.add(1, row("2560816460000001", Some(50), &[]).as_row(), f);
+        a.add(0, row("2560816460000001", Some(90), &[("b", "3"), ("c", "4")]).as_row(), f);
+        a.add(0, row("x-1", Some(7), &[("z", "9")]).as_row(), f);
         assert_eq!(a.len(), 3);
         let p = a.person(0);
         assert_eq!(p.last_interaction.unwrap().timestamp(), 100);
@@ -529,7 +598,7 @@ mod tests {
         let mut a = Audiences::default();
         let f = std::path::Path::new("a.csv");
         for id in ["0", "007", "18446744073709551615", "9223372036854775807", "9223372036854775808", "abc"] {
-            a.add(0, row(id, None, &[]), f);
+            a.add(0, row(id, None, &[]).as_row(), f);
         }
         let ids: Vec<String> = (0..a.len() as u32).map(|i| a.recipient_id(i).to_string()).collect();
         assert_eq!(ids, ["0", "007", "18446744073709551615", "9223372036854775807", "9223372036854775808", "abc"]);
@@ -544,11 +613,11 @@ mod tests {
         let old: DateTime<Utc> = "1500-01-01T00:00:00.5Z".parse().unwrap();
         let fine: DateTime<Utc> = "2026-11-20T08:00:00.123456789Z".parse().unwrap();
         let f = std::path::Path::new("a.csv");
-        a.add(0, Recipient { id: "1".into(), last_interaction: Some(old), vars: Vars::default() }, f);
-        a.add(0, Recipient { id: "2".into(), last_interaction: Some(fine), vars: Vars::default() }, f);
+        a.add(0, Recipient { id: "1".into(), last_interaction: Some(old), vars: Vars::default() }.as_row(), f);
+        a.add(0, Recipient { id: "2".into(), last_interaction: Some(fine), vars: Vars::default() }.as_row(), f);
         assert_eq!(a.person(0).last_interaction, Some(old));
         assert_eq!(a.person(1).last_interaction, Some(fine));
-        a.add(0, Recipient { id: "1".into(), last_interaction: Some(fine), vars: Vars::default() }, f);
+        a.add(0, Recipient { id: "1".into(), last_interaction: Some(fine), vars: Vars::default() }.as_row(), f);
         assert_eq!(a.person(0).last_interaction, Some(fine));
     }
 }

@@ -16,6 +16,32 @@ pub struct Recipient {
     pub vars: Vars,
 }
 
+impl Recipient {
+    /// This recipient as a borrowed row.
+    pub fn as_row(&self) -> Row<'_> {
+        Row { id: &self.id, last_interaction: self.last_interaction, vars: self.vars.as_ref() }
+    }
+}
+
+/// One row of an audience, borrowed from its reader: what the merge reads,
+/// without an allocation per row.
+#[derive(Debug, Clone, Copy)]
+pub struct Row<'a> {
+    /// The page-scoped id.
+    pub id: &'a str,
+    /// The time of the person's last message to the page.
+    pub last_interaction: Option<DateTime<Utc>>,
+    /// Template variables.
+    pub vars: vars::VarsRef<'a>,
+}
+
+impl Row<'_> {
+    /// An owned copy.
+    pub fn to_recipient(&self) -> Recipient {
+        Recipient { id: self.id.to_string(), last_interaction: self.last_interaction, vars: self.vars.to_vars() }
+    }
+}
+
 pub mod conversations;
 pub mod csv;
 pub mod jsonl;

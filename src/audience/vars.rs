@@ -12,6 +12,20 @@ const SEP: char = '\u{1f}';
 /// Column names shared by the rows of one audience.
 pub type Names = Arc<[Arc<str>]>;
 
+/// Appends `values` to `out`, packed as [`Vars`] packs them.
+pub fn pack_into<'a>(out: &mut String, values: impl IntoIterator<Item = &'a str>) {
+    for (i, v) in values.into_iter().enumerate() {
+        if i > 0 {
+            out.push(SEP);
+        }
+        if v.contains(SEP) {
+            out.push_str(&v.replace(SEP, " "));
+        } else {
+            out.push_str(v);
+        }
+    }
+}
+
 /// Template variables of one recipient.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
 pub struct Vars {
@@ -27,16 +41,7 @@ impl Vars {
             return Vars::default();
         }
         let mut packed = String::new();
-        for (i, v) in values.into_iter().enumerate() {
-            if i > 0 {
-                packed.push(SEP);
-            }
-            if v.contains(SEP) {
-                packed.push_str(&v.replace(SEP, " "));
-            } else {
-                packed.push_str(v);
-            }
-        }
+        pack_into(&mut packed, values);
         Vars { names: Some(names.clone()), values: packed.into() }
     }
 
@@ -135,6 +140,11 @@ impl<'a> VarsRef<'a> {
     /// The value of `name`.
     pub fn get(&self, name: &str) -> Option<&'a str> {
         self.iter().find(|(n, _)| *n == name).map(|(_, v)| v)
+    }
+
+    /// The shared names and the packed values; None when there are none.
+    pub fn parts(&self) -> Option<(&'a Names, &'a str)> {
+        self.names.filter(|n| !n.is_empty()).map(|n| (n, self.values))
     }
 
     /// An owned copy (to merge into).

@@ -12,13 +12,105 @@ use serde::{Serialize, Serializer};
 
 use super::{OutcomeRow, Report};
 
-/// Renders the report as pretty-printed JSON with keys in the order of the
-/// [`Report`] fields, ending with a newline.
+/// Renders the report as JSON with keys in the order of the [`Report`]
+/// fields, laid out by [`Layout`], ending with a newline.
 pub fn render(report: &Report) -> String {
-    // Only strings, integers, booleans and string-keyed maps: cannot fail.
-    let mut text = serde_json::to_string_pretty(report).expect("a Report always serializes");
-    text.push('\n');
-    text
+    let mut out = Vec::new();
+    // Only strings, integers, booleans and string-keyed maps, into memory:
+    // cannot fail.
+    write_with_layout(&mut out, report).expect("a Report always serializes");
+    out.push(b'\n');
+    String::from_utf8(out).expect("serde_json writes UTF-8")
+}
+
+fn write_with_layout<W: Write, T: Serialize>(out: W, value: &T) -> io::Result<()> {
+    let mut ser = serde_json::Serializer::with_formatter(out, Layout::default());
+    value.serialize(&mut ser).map_err(io::Error::from)
+}
+
+/// The report's layout: the top levels indented two spaces a level, as
+/// `serde_json`'s pretty printer does, and each value two levels down (an
+/// outcome row, a page's counts, a pause) on one line of its own. A
+/// report of millions of rows is then about half the size, and reads (and
+/// greps) one recipient per line.
+#[derive(Default)]
+struct Layout {
+    /// Objects and arrays open around the value being written.
+    depth: usize,
+    /// The current object or array has a value written already.
+    has_value: bool,
+}
+
+/// Nesting below which values are written on one line.
+const ONE_LINE_BELOW: usize = 2;
+
+impl Layout {
+    fn pretty(&self) -> bool {
+        self.depth <= ONE_LINE_BELOW
+    }
+
+    fn newline_indent<W: ?Sized + Write>(&self, w: &mut W) -> io::Result<()> {
+        w.write_all(b"\n")?;
+        for _ in 0..self.depth {
+            w.write_all(b"  ")?;
+        }
+        Ok(())
+    }
+
+    fn open<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        self.depth += 1;
+        self.has_value = false;
+        w.write_all(bracket)
+    }
+
+    fn close<W: ?Sized + Write>(&mut self, w: &mut W, bracket: &[u8]) -> io::Result<()> {
+        let was_pretty = self.pretty();
+        self.depth -= 1;
+        if was_pretty && self.has_value {
+            self.newline_indent(w)?;
+        }
+        self.has_value = true;
+        w.write_all(bracket)
+    }
+
+    fn item<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        if !first {
+            w.write_all(if self.pretty() { b"," } else { b", " })?;
+        }
+        if self.pretty() { self.newline_indent(w) } else { Ok(()) }
+    }
+}
+
+impl serde_json::ser::Formatter for Layout {
+    fn begin_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"[")
+    }
+    fn end_array<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"]")
+    }
+    fn begin_array_value<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.item(w, first)
+    }
+    fn end_array_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
+    fn begin_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.open(w, b"{")
+    }
+    fn end_object<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        self.close(w, b"}")
+    }
+    fn begin_object_key<W: ?Sized + Write>(&mut self, w: &mut W, first: bool) -> io::Result<()> {
+        self.item(w, first)
+    }
+    fn begin_object_value<W: ?Sized + Write>(&mut self, w: &mut W) -> io::Result<()> {
+        w.write_all(b": ")
+    }
+    fn end_object_value<W: ?Sized + Write>(&mut self, _w: &mut W) -> io::Result<()> {
+        self.has_value = true;
+        Ok(())
+    }
 }
 
 /// Writes the same document as [`render`] to `out`, taking the rows one at
@@ -28,7 +120,7 @@ pub fn render(report: &Report) -> String {
 pub fn write_streamed<W: Write>(out: W, head: &Report, rows: impl Iterator<Item = OutcomeRow>) -> io::Result<()> {
     let mut out = out;
     let doc = Streamed { head, rows: RefCell::new(Some(rows)) };
-    serde_json::to_writer_pretty(&mut out, &doc).map_err(io::Error::from)?;
+    write_with_layout(&mut out, &doc)?;
     out.write_all(b"\n")?;
     out.flush()
 }
@@ -175,6 +267,22 @@ mod tests {
         let mut out = Vec::new();
         write_streamed(&mut out, &report, std::iter::empty()).unwrap();
         assert_eq!(String::from_utf8(out).unwrap(), render(&report));
+    }
+
+    #[test]
+    fn the_top_is_indented_and_each_row_is_one_line() {
+        let report = sample();
+        let text = render(&report);
+        assert!(text.starts_with("{\n  \"campaign\": "), "{text}");
+        assert!(text.contains("\n  \"summary\": {\n    \"recipients\": "), "{text}");
+        let row_lines: Vec<&str> = text.lines().filter(|l| l.starts_with("    {\"page\": ")).collect();
+        assert_eq!(row_lines.len(), report.outcomes.len(), "{text}");
+        for line in row_lines {
+            let row: Value = serde_json::from_str(line.trim_end_matches(',')).unwrap();
+            assert_eq!(keys(&row), set(SPEC_ROW, ADDED_ROW));
+        }
+        let empty = render(&Report::from_rows("c", "o", true, "t0", "t1", 0, Vec::new()));
+        assert!(empty.contains("\"outcomes\": []"), "{empty}");
     }
 
     #[test]
