@@ -164,8 +164,13 @@ fn run_pipeline<J: Journal>(
     let started = Instant::now();
     let summary = rt.block_on(pipeline::run(ctx, fixture.jobs.clone()));
     let elapsed = started.elapsed();
-    let sent = summary.records.iter().filter(|r| r.outcome == Outcome::Sent).count();
-    assert_eq!(sent, fixture.jobs.len(), "not every message was sent; first result: {:?}", summary.records.first());
+    let sent = summary.records.fates().filter(|(outcome, _)| *outcome == Outcome::Sent).count();
+    assert_eq!(
+        sent,
+        fixture.jobs.len(),
+        "not every message was sent; first result: {:?}",
+        summary.records.iter().next()
+    );
     assert_eq!(rt.block_on(sandbox.request_count()), sent as u64, "the sandbox saw a different number of requests");
     Measured { sent, elapsed }
 }

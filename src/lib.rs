@@ -15,6 +15,7 @@ pub mod commands;
 pub mod ledger;
 pub mod plan;
 pub mod policy;
+pub mod records;
 pub mod report;
 pub mod schedule;
 pub mod send;

@@ -95,8 +95,22 @@ enum Part {
 /// context (constants, globals of the `builtins` and `debug` features,
 /// special names): a template using one always goes through the engine.
 const NOT_PLAIN_NAMES: [&str; 16] = [
-    "true", "false", "none", "True", "False", "None", "range", "dict", "namespace", "debug", "self", "loop",
-    "super", "caller", "varargs", "kwargs",
+    "true",
+    "false",
+    "none",
+    "True",
+    "False",
+    "None",
+    "range",
+    "dict",
+    "namespace",
+    "debug",
+    "self",
+    "loop",
+    "super",
+    "caller",
+    "varargs",
+    "kwargs",
 ];
 
 /// The pieces of `source` when it is only literal text and `{{ name }}`
@@ -402,8 +416,24 @@ mod tests {
     #[test]
     fn simple_templates_fill_exactly_as_the_engine_does() {
         let pieces = [
-            "Hi ", "{{ a }}", "{{b}}", "{{\tc\n}}", " ", "\n", "\r", "}", "{", "}}", "{{ true }}", "{{- a }}",
-            "{{ a|upper }}", "{{ range }}", "x", "é", "{# c #}", "{{ missing }}",
+            "Hi ",
+            "{{ a }}",
+            "{{b}}",
+            "{{\tc\n}}",
+            " ",
+            "\n",
+            "\r",
+            "}",
+            "{",
+            "}}",
+            "{{ true }}",
+            "{{- a }}",
+            "{{ a|upper }}",
+            "{{ range }}",
+            "x",
+            "é",
+            "{# c #}",
+            "{{ missing }}",
         ];
         let var_sets: [&[(&str, &str)]; 4] =
             [&[("a", "Lan"), ("b", " "), ("c", "42")], &[("a", ""), ("b", ""), ("c", "")], &[("a", "1")], &[]];
@@ -417,7 +447,11 @@ mod tests {
             simple_seen += usize::from(fast.simple.is_some());
             for vars in var_sets {
                 let (a, b) = (fast.render(vars.iter().copied()), engine.render(vars.iter().copied()));
-                assert_eq!(a.as_ref().map(|m| m.text.clone()), b.as_ref().map(|m| m.text.clone()), "{source:?} {vars:?}");
+                assert_eq!(
+                    a.as_ref().map(|m| m.text.clone()),
+                    b.as_ref().map(|m| m.text.clone()),
+                    "{source:?} {vars:?}"
+                );
                 assert_eq!(fast.check(vars.iter().copied()), b.map(|_| ()), "{source:?} {vars:?}");
             }
         }

@@ -188,7 +188,7 @@ impl fmt::Display for Reason {
 }
 
 /// An API error as recorded: code, subcode and the (redacted, capped) message.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ApiError {
     /// Graph error code (or a numeric Harasocial code).
     pub code: Option<i64>,

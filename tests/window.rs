@@ -54,7 +54,7 @@ fn a_window_that_closes_between_plan_and_send_is_honoured() {
     let summary = rt.block_on(pipeline::run(ctx, jobs));
 
     assert_eq!(summary.records.len(), 2);
-    for r in &summary.records {
+    for r in summary.records.iter() {
         assert_eq!(r.outcome, Outcome::Skipped);
         assert_eq!(r.reason.map(|r| r.as_str()), Some("outside_window"));
         assert_eq!(r.attempts, 0);

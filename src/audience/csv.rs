@@ -157,6 +157,11 @@ impl CsvRows {
         })
     }
 
+    /// The names of the variable columns.
+    pub fn var_names(&self) -> &super::vars::Names {
+        &self.var_names
+    }
+
     /// How many rows the whole file holds, guessed from the bytes read so
     /// far and the file's size (None before any row, or for a file whose
     /// size is unknown).
@@ -237,7 +242,8 @@ impl CsvRows {
     /// The current record as a row, once [`CsvRows::parse_record`] accepted it.
     fn row(&self, last_interaction: Option<DateTime<Utc>>) -> Row<'_> {
         let id = std::str::from_utf8(&self.record[self.id_col]).map_or("", str::trim);
-        let vars = if self.var_names.is_empty() { VarsRef::default() } else { VarsRef::new(&self.var_names, &self.packed) };
+        let vars =
+            if self.var_names.is_empty() { VarsRef::default() } else { VarsRef::new(&self.var_names, &self.packed) };
         Row { id, last_interaction, vars }
     }
 

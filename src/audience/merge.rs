@@ -10,7 +10,7 @@
 //! text of its variables, with no allocation of its own.
 
 use std::collections::{HashMap, HashSet};
-use std::sync::Arc;
+use std::sync::{Arc, mpsc};
 
 use chrono::{DateTime, Utc};
 
@@ -260,6 +260,127 @@ impl RowSource for CsvRows {
     }
 }
 
+/// A CSV audience parsed on a thread of its own and handed over in batches
+/// of packed rows, so that parsing and merging (hashing millions of ids)
+/// run on two cores. Rows and problems keep their order.
+struct Threaded {
+    rx: mpsc::Receiver<Batch>,
+    producer: Option<std::thread::JoinHandle<()>>,
+    names: Names,
+    batch: Batch,
+    /// The next item of `batch`.
+    at: usize,
+    estimate: Option<u64>,
+}
+
+/// Rows (or problems) handed over at once.
+const BATCH_ROWS: usize = 4096;
+/// Batches parsed ahead of the merge, at most.
+const BATCHES_AHEAD: usize = 4;
+
+#[derive(Default)]
+struct Batch {
+    /// Ids and packed variables, back to back.
+    text: String,
+    items: Vec<Item>,
+    errors: Vec<Option<RowError>>,
+    /// How many rows the file holds, once the reader can tell.
+    estimate: Option<u64>,
+}
+
+enum Item {
+    Row { id: std::ops::Range<usize>, vars: std::ops::Range<usize>, last: Option<DateTime<Utc>> },
+    Problem(usize),
+}
+
+impl Threaded {
+    /// Starts the reader's thread; Err gives the rows back when no thread
+    /// can be started (they are then read on this one).
+    fn spawn(rows: CsvRows) -> Result<Self, Box<CsvRows>> {
+        let names = rows.var_names().clone();
+        let (tx, rx) = mpsc::sync_channel(BATCHES_AHEAD);
+        // The rows move to the thread only if it starts.
+        let slot = Arc::new(std::sync::Mutex::new(Some(rows)));
+        let theirs = slot.clone();
+        let started = std::thread::Builder::new().name("audience-reader".into()).spawn(move || {
+            let rows = theirs.lock().ok().and_then(|mut r| r.take());
+            if let Some(rows) = rows {
+                produce(rows, &tx);
+            }
+        });
+        match started {
+            Ok(handle) => {
+                Ok(Threaded { rx, producer: Some(handle), names, batch: Batch::default(), at: 0, estimate: None })
+            }
+            // The closure never ran, so the rows are still in the slot.
+            Err(_) => Err(Box::new(
+                slot.lock().ok().and_then(|mut r| r.take()).expect("a thread that never started took nothing"),
+            )),
+        }
+    }
+
+    /// Err when the reader's thread died (a bug): rows may be missing.
+    fn finish(mut self) -> Result<(), String> {
+        match self.producer.take().map(std::thread::JoinHandle::join) {
+            Some(Err(_)) => Err("the audience reader stopped unexpectedly; its rows may be incomplete".into()),
+            _ => Ok(()),
+        }
+    }
+}
+
+fn produce(mut rows: CsvRows, tx: &mpsc::SyncSender<Batch>) {
+    let mut batch = Batch::default();
+    let mut n = 0u64;
+    while let Some(item) = rows.next_row() {
+        match item {
+            Ok(row) => {
+                let start = batch.text.len();
+                batch.text.push_str(row.id);
+                let id = start..batch.text.len();
+                batch.text.push_str(row.vars.parts().map_or("", |(_, values)| values));
+                let vars = id.end..batch.text.len();
+                batch.items.push(Item::Row { id, vars, last: row.last_interaction });
+            }
+            Err(e) => {
+                batch.items.push(Item::Problem(batch.errors.len()));
+                batch.errors.push(Some(e));
+            }
+        }
+        n += 1;
+        if n == ESTIMATE_AFTER_ROWS {
+            batch.estimate = rows.estimated_rows();
+        }
+        if batch.items.len() == BATCH_ROWS && tx.send(std::mem::take(&mut batch)).is_err() {
+            return;
+        }
+    }
+    let _ = tx.send(batch);
+}
+
+impl RowSource for Threaded {
+    fn next_row(&mut self) -> Option<Result<Row<'_>, RowError>> {
+        while self.at == self.batch.items.len() {
+            self.batch = self.rx.recv().ok()?;
+            self.at = 0;
+            self.estimate = self.estimate.or(self.batch.estimate);
+        }
+        let item = &self.batch.items[self.at];
+        self.at += 1;
+        match item {
+            Item::Row { id, vars, last } => {
+                let values = &self.batch.text[vars.clone()];
+                let vars = if self.names.is_empty() { VarsRef::default() } else { VarsRef::new(&self.names, values) };
+                Some(Ok(Row { id: &self.batch.text[id.clone()], last_interaction: *last, vars }))
+            }
+            Item::Problem(i) => self.batch.errors[*i].take().map(Err),
+        }
+    }
+
+    fn estimated_rows(&self) -> Option<u64> {
+        self.estimate
+    }
+}
+
 /// Rows that come owned (JSONL lines, inline rows, conversations).
 struct Owned<I> {
     rows: I,
@@ -474,7 +595,15 @@ pub fn load(campaign: &Campaign, now: DateTime<Utc>, conversations: &HashMap<Str
         };
         match &audience.source {
             AudienceSource::Csv(path) => match CsvRows::open(path, now, audience.timezone) {
-                Ok(mut rows) => out.read(page, &file, &mut rows),
+                Ok(rows) => match Threaded::spawn(rows) {
+                    Ok(mut threaded) => {
+                        out.read(page, &file, &mut threaded);
+                        if let Err(e) = threaded.finish() {
+                            out.unusable.push(RowError::fatal(path, 0, e, "this is a pagecast bug: please report it"));
+                        }
+                    }
+                    Err(mut rows) => out.read(page, &file, &mut *rows),
+                },
                 Err(e) => out.unusable.push(e),
             },
             AudienceSource::Jsonl(path) => match JsonlRows::open(path, now, audience.timezone) {

@@ -93,8 +93,8 @@ pub struct CanaryRow {
 
 impl CanaryRow {
     /// Judges a finished wave.
-    pub fn judge(records: &[crate::vocab::Record], max_failure_rate: f64) -> CanaryRow {
-        let count = |o| records.iter().filter(|r| r.outcome == o).count() as u64;
+    pub fn judge(records: &crate::records::Records, max_failure_rate: f64) -> CanaryRow {
+        let count = |o| records.fates().filter(|(outcome, _)| *outcome == o).count() as u64;
         let (failed, unknown) = (count(Outcome::Failed), count(Outcome::Unknown));
         let recipients = records.len() as u64;
         let failure_rate = if recipients == 0 { 0.0 } else { (failed + unknown) as f64 / recipients as f64 };

@@ -8,6 +8,7 @@ use super::{Outcome, OutcomeRow, Report};
 use crate::audience::merge::Audiences;
 use crate::campaign::Campaign;
 use crate::plan::{Decision, Plan, Verdict, window_closes_at};
+use crate::records::Records;
 use crate::vocab::{Job, Record};
 
 /// RFC 3339 in UTC with a `Z`, to the second (the format of every report).
@@ -105,11 +106,11 @@ pub fn run_row_iter<'a>(
     campaign: &'a Campaign,
     audiences: &'a Audiences,
     plan: &'a Plan,
-    records: &'a [&'a Record],
+    records: &'a Records,
     by_person: &'a [u32],
 ) -> impl Iterator<Item = OutcomeRow> + 'a {
     plan.decisions(audiences).map(move |d| match by_person.get(d.job.person as usize) {
-        Some(&i) if i != u32::MAX => record_row(campaign, audiences, records[i as usize]),
+        Some(&i) if i != u32::MAX => record_row(campaign, audiences, &records.get(i as usize)),
         _ => decision_row(campaign, audiences, plan, &d),
     })
 }

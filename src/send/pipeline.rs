@@ -31,6 +31,7 @@ use super::wire::BodyTemplate;
 use super::worker;
 use crate::audience::merge::Audiences;
 use crate::campaign::Campaign;
+use crate::records::Records;
 use crate::vocab::{Clock, Job, Outcome, Pending, Reason, Record};
 
 /// Where intents and outcomes are made durable.
@@ -85,7 +86,7 @@ pub struct PagePause {
 #[derive(Debug, Default)]
 pub struct SendSummary {
     /// One record per job (streak failures already re-labelled).
-    pub records: Vec<Record>,
+    pub records: Records,
     /// Pages stopped, and why.
     pub stopped: Vec<PageStop>,
     /// Every throttling pause.
@@ -229,7 +230,7 @@ pub async fn send<J: Journal>(ctx: &Arc<Context<J>>, pages: &Pages, jobs: Vec<Jo
     let mut summary = SendSummary::default();
     while let Some(done) = pool.join_next().await {
         match done {
-            Ok(records) => summary.records.extend(records),
+            Ok(records) => summary.records.append(records),
             // A worker that panicked lost its records; the jobs it held end
             // without one, which the count below reports loudly.
             Err(e) => tracing::error!("a send worker failed: {e}"),
@@ -241,11 +242,13 @@ pub async fn send<J: Journal>(ctx: &Arc<Context<J>>, pages: &Pages, jobs: Vec<Jo
     summary
 }
 
-/// A streak failure re-labelled: not about the person after all.
+/// What a failure in a completed streak becomes: not about the person after all.
+const STREAK_RELABEL: (Outcome, Reason) = (Outcome::NotAttempted, Reason::Pending(Pending::PageStopped));
+
+/// A streak failure re-labelled (see [`STREAK_RELABEL`]).
 pub(crate) fn relabel(record: &mut Record) {
     if record.outcome == Outcome::Failed {
-        record.outcome = Outcome::NotAttempted;
-        record.reason = Some(Reason::Pending(Pending::PageStopped));
+        (record.outcome, record.reason) = (STREAK_RELABEL.0, Some(STREAK_RELABEL.1));
     }
 }
 
@@ -254,8 +257,8 @@ pub(crate) fn relabel(record: &mut Record) {
 pub fn finish<J: Journal>(ctx: &Context<J>, pages: &Pages, summary: &mut SendSummary) {
     summary.interrupted = *ctx.cancel.borrow() != Cancel::Running;
     let relabeled: HashSet<Job> = pages.0.iter().flat_map(|p| p.relabeled()).collect();
-    for record in summary.records.iter_mut().filter(|r| relabeled.contains(&r.job)) {
-        relabel(record);
+    if !relabeled.is_empty() {
+        summary.records.relabel(|job| relabeled.contains(&job), Outcome::Failed, STREAK_RELABEL);
     }
     for (state, page) in pages.0.iter().zip(&ctx.campaign.pages) {
         if let Some(stop) = state.stopped_because() {

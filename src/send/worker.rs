@@ -14,12 +14,13 @@ use super::step::{self, Ending, Limits, Step};
 use super::wire::{self, GraphEnvelope};
 use crate::campaign::model::Provider;
 use crate::campaign::{Campaign, Page};
+use crate::records::Records;
 use crate::vocab::{ApiError, Doubt, Job, Pending, Reason, Record, SkipReason, cap_message};
 
 /// Takes jobs until none is left; returns the records of the jobs it ended.
-pub async fn work<J: Journal>(ctx: Arc<Context<J>>, pages: Arc<Vec<PageState>>, queues: Arc<Queues>) -> Vec<Record> {
+pub async fn work<J: Journal>(ctx: Arc<Context<J>>, pages: Arc<Vec<PageState>>, queues: Arc<Queues>) -> Records {
     let mut cancel = ctx.cancel.clone();
-    let mut done = Vec::new();
+    let mut done = Records::default();
     loop {
         let stopping = *cancel.borrow() != Cancel::Running;
         let (job, slot, not_before) = match queues.next(&pages, stopping) {
@@ -27,7 +28,7 @@ pub async fn work<J: Journal>(ctx: Arc<Context<J>>, pages: Arc<Vec<PageState>>, 
             Next::Drained(jobs) => {
                 for job in jobs {
                     let reason = drained_reason(&pages[job.page as usize], stopping);
-                    done.push(record(&ctx, Record::new(job, Reason::Pending(reason), 0, ctx.clock.wall())));
+                    done.push(&record(&ctx, Record::new(job, Reason::Pending(reason), 0, ctx.clock.wall())));
                 }
                 continue;
             }
@@ -40,7 +41,7 @@ pub async fn work<J: Journal>(ctx: Arc<Context<J>>, pages: Arc<Vec<PageState>>, 
             queues.put_back(job);
             continue;
         }
-        done.push(match send_one(&ctx, state, job).await {
+        done.push(&match send_one(&ctx, state, job).await {
             Done::Unwritten(r) => record(&ctx, r),
             Done::Written(r) => r,
         });

@@ -6,11 +6,12 @@ use std::sync::Arc;
 use chrono::{DateTime, Utc};
 
 use super::{Prepared, RunRequest};
-use crate::commands::{Failure, progress, runtime};
 use crate::audience::merge::Audiences;
+use crate::commands::{Failure, progress, runtime};
 use crate::ledger::Ledger;
 use crate::ledger::journal::LedgerJournal;
 use crate::plan::{Plan, Verdict};
+use crate::records::Records;
 use crate::report::CanaryRow;
 use crate::send::client::Redactor;
 use crate::send::pipeline::{self, Cancel, Context, Pages, SendSummary};
@@ -21,7 +22,7 @@ pub struct Sent {
     /// The pipeline's summary.
     pub summary: SendSummary,
     /// The records of the plan's decisions that were not sent.
-    pub planned: Vec<Record>,
+    pub planned: Records,
     /// The run's id in the ledger.
     pub run_id: i64,
     /// When the run started.
@@ -76,9 +77,12 @@ pub fn send_stage(
     let writer = ledger.writer();
     let journal =
         LedgerJournal::new(writer.clone(), campaign.clone(), audiences.clone(), &req.occurrence, run_id, req.clock);
-    let planned = plan_records(plan, audiences, req.clock.wall());
-    for record in planned.iter().filter(|r| !restates_ledger(r)) {
-        journal.record(record);
+    let mut planned = Records::default();
+    for record in plan_records(plan, audiences, req.clock.wall()) {
+        if !restates_ledger(&record) {
+            journal.record(&record);
+        }
+        planned.push(&record);
     }
     let jobs = plan.jobs(audiences);
     tracing::info!(
@@ -146,13 +150,17 @@ async fn canary_then_rest<J: pipeline::Journal>(
         }
     }
     let rest = pipeline::send(ctx, pages, rest).await;
-    summary.records.extend(rest.records);
+    summary.records.append(rest.records);
     (summary, Some(result))
 }
 
 /// The records of the recipients the plan does not send to.
-pub fn plan_records(plan: &Plan, audiences: &Audiences, at: DateTime<Utc>) -> Vec<Record> {
-    plan.decisions(audiences).filter(|d| d.verdict != Verdict::Send).filter_map(|d| d.record(plan, at)).collect()
+pub fn plan_records<'a>(
+    plan: &'a Plan,
+    audiences: &'a Audiences,
+    at: DateTime<Utc>,
+) -> impl Iterator<Item = Record> + 'a {
+    plan.decisions(audiences).filter(|d| d.verdict != Verdict::Send).filter_map(move |d| d.record(plan, at))
 }
 
 /// Skips that restate what the ledger already holds (already_sent,
@@ -188,9 +196,9 @@ mod tests {
         let at = chrono::Utc::now();
         let sent = |n| Record::sent(job(0, n), Some("m".into()), 1, at);
         let failed = |n| Record::failed(job(0, n), crate::vocab::ApiError::default(), 1, at);
-        let records: Vec<Record> = (0..19).map(sent).chain([failed(19)]).collect();
+        let records: Records = (0..19).map(sent).chain([failed(19)]).collect();
         assert!(CanaryRow::judge(&records, 0.05).passed, "1 of 20 is 5%");
-        let records: Vec<Record> = (0..18).map(sent).chain([failed(18), failed(19)]).collect();
+        let records: Records = (0..18).map(sent).chain([failed(18), failed(19)]).collect();
         let result = CanaryRow::judge(&records, 0.05);
         assert!(!result.passed);
         assert_eq!((result.recipients, result.failed), (20, 2));

@@ -12,7 +12,7 @@ use crate::ledger::Ledger;
 use crate::plan::Plan;
 use crate::report::rows::{self, rfc3339};
 use crate::report::{self, PauseRow, Report, StoppedPage, write::write_report};
-use crate::vocab::{Outcome as Fate, Pending, Reason, Record, SkipReason};
+use crate::vocab::{Outcome as Fate, Pending, Reason, SkipReason};
 
 /// How many soonest-closing windows the plan table lists.
 const SOONEST: usize = 10;
@@ -21,8 +21,9 @@ const SOONEST: usize = 10;
 pub fn settle(ledger: &Ledger, req: &RunRequest, prepared: &Prepared, plan: &Plan, sent: Sent) -> Exit {
     let (campaign, audiences) = (&*prepared.campaign, &*prepared.audiences);
     let Sent { summary, planned, run_id, started, ledger_error, canary } = sent;
-    let records: Vec<&Record> = planned.iter().chain(&summary.records).collect();
-    let open = records.iter().filter(|r| is_open(r)).count();
+    let mut records = planned;
+    records.append(summary.records);
+    let open = records.fates().filter(|fate| is_open(*fate)).count();
     let mut exit = run_exit(summary.interrupted, !summary.stopped.is_empty(), open);
     if let Some(e) = &ledger_error {
         eprintln!("error: the ledger could not record every outcome: {e}");
@@ -32,12 +33,13 @@ pub fn settle(ledger: &Ledger, req: &RunRequest, prepared: &Prepared, plan: &Pla
     // No list of rows is held: each row is made from its decision or record
     // when it is counted, and again when each report file is written.
     let mut by_person = vec![u32::MAX; plan.len()];
-    for (i, r) in records.iter().enumerate() {
-        if let Some(slot) = by_person.get_mut(r.job.person as usize) {
+    for i in 0..records.len() {
+        let person = records.job(i).person as usize;
+        if let Some(slot) = by_person.get_mut(person) {
             *slot = u32::try_from(i).unwrap_or(u32::MAX);
         } else {
-            by_person.resize(r.job.person as usize + 1, u32::MAX);
-            by_person[r.job.person as usize] = u32::try_from(i).unwrap_or(u32::MAX);
+            by_person.resize(person + 1, u32::MAX);
+            by_person[person] = u32::try_from(i).unwrap_or(u32::MAX);
         }
     }
     let run_rows = || rows::run_row_iter(campaign, audiences, plan, &records, &by_person);
@@ -87,10 +89,10 @@ pub fn settle(ledger: &Ledger, req: &RunRequest, prepared: &Prepared, plan: &Pla
 }
 
 /// A recipient that this run leaves for a later one (not a test send's leftover).
-fn is_open(r: &Record) -> bool {
-    match r.outcome {
+fn is_open((outcome, reason): (Fate, Option<Reason>)) -> bool {
+    match outcome {
         Fate::Failed | Fate::Unknown => true,
-        Fate::NotAttempted => r.reason != Some(Reason::Pending(Pending::Limit)),
+        Fate::NotAttempted => reason != Some(Reason::Pending(Pending::Limit)),
         _ => false,
     }
 }
