@@ -510,7 +510,7 @@ impl Audiences {
             self.add_error(too_long(file, len));
             return;
         }
-        let key = Key::of(&r.id);
+        let key = Key::of(r.id);
         let hash = Self::hash(&self.hasher, page, key);
         let (people, hasher) = (&self.people, &self.hasher);
         // One probe finds the person or the slot for a new one.
