@@ -163,6 +163,24 @@ impl Rule {
         Some(last? + self.window.length()? - self.margin)
     }
 
+    /// [`Rule::check`] in nanoseconds since the Unix epoch, for planning
+    /// millions of recipients without building a date for each: the same
+    /// answer, or None when the sum does not fit (then use `check`).
+    pub fn check_nanos(&self, last: i64, now: i64) -> Option<Result<(), SkipReason>> {
+        Some(match self.closes_at_nanos(last)? {
+            None => Ok(()),
+            Some(closes) if now < closes => Ok(()),
+            Some(_) => Err(self.window.skip_reason()),
+        })
+    }
+
+    /// [`Rule::closes_at`] in nanoseconds since the Unix epoch; None when
+    /// the sum does not fit (then use `closes_at`).
+    pub fn closes_at_nanos(&self, last: i64) -> Option<Option<i64>> {
+        let Some(length) = self.window.length() else { return Some(None) };
+        Some(Some(last.checked_add((length - self.margin).num_nanoseconds()?)?))
+    }
+
     /// May the message be sent at `now` to someone whose last message was at
     /// `last`? Ok carries `window_closes_at`.
     pub fn check(&self, last: Option<DateTime<Utc>>, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, SkipReason> {
@@ -192,6 +210,28 @@ fn tag_window(tag: MessageTag, now: DateTime<Utc>) -> Result<Window, RuleError> 
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn the_check_in_nanoseconds_is_the_check() {
+        let mut rng = fastrand::Rng::with_seed(24);
+        let now: DateTime<Utc> = "2026-11-22T00:00:00Z".parse().unwrap();
+        let now_nanos = now.timestamp_nanos_opt().unwrap();
+        for window in [Window::Standard, Window::Tag, Window::Unlimited] {
+            for margin in [TimeDelta::zero(), TimeDelta::minutes(5), TimeDelta::milliseconds(1)] {
+                let rule = Rule { window, margin };
+                for _ in 0..5000 {
+                    let back = rng.i64(-1_000_000_000..8 * 86_400 * 1_000_000_000);
+                    let last = now_nanos - back;
+                    let fast = rule.check_nanos(last, now_nanos).unwrap();
+                    let slow = rule.check(Some(DateTime::from_timestamp_nanos(last)), now).map(|_| ());
+                    assert_eq!(fast, slow, "{window:?} {margin} {back}");
+                    let closes = rule.closes_at_nanos(last).unwrap().map(DateTime::from_timestamp_nanos);
+                    assert_eq!(closes, rule.closes_at(Some(DateTime::from_timestamp_nanos(last))));
+                }
+                assert!(rule.window.length().is_none() || rule.check_nanos(i64::MAX, 0).is_none(), "overflow is None");
+            }
+        }
+    }
+
     use super::*;
 
     fn t(s: &str) -> DateTime<Utc> {

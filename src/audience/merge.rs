@@ -670,6 +670,22 @@ impl Audiences {
         Person { last_interaction: self.people.time(i), vars: self.people.vars(i) }
     }
 
+    /// Person `i`'s last interaction in nanoseconds since the Unix epoch:
+    /// Some(None) for none, None when it is outside the range of `i64`
+    /// nanoseconds (then see [`Audiences::person`]).
+    pub fn last_interaction_nanos(&self, i: u32) -> Option<Option<i64>> {
+        match self.people.times[i as usize] {
+            NO_TIME => Some(None),
+            FAR_TIME => None,
+            nanos => Some(Some(nanos)),
+        }
+    }
+
+    /// Person `i`'s variables.
+    pub fn vars(&self, i: u32) -> VarsRef<'_> {
+        self.people.vars(i)
+    }
+
     /// Person `i`'s page index.
     pub fn page_of(&self, i: u32) -> u32 {
         self.people.pages[i as usize]
