@@ -22,14 +22,13 @@ pub fn rfc3339(t: DateTime<Utc>) -> String {
         return t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     }
     let of_day = secs.rem_euclid(86_400);
+    let mut out = *b"0000-00-00T00:00:00Z";
     let fields = [year / 100, year % 100, month, day, of_day / 3600, of_day / 60 % 60, of_day % 60];
-    let mut out = String::with_capacity(20);
-    for (value, after) in fields.into_iter().zip(["", "-", "-", "T", ":", ":", "Z"]) {
-        out.push(char::from(b'0' + (value / 10) as u8));
-        out.push(char::from(b'0' + (value % 10) as u8));
-        out.push_str(after);
+    for (value, at) in fields.into_iter().zip([0, 2, 5, 8, 11, 14, 17]) {
+        out[at] = b'0' + (value / 10) as u8;
+        out[at + 1] = b'0' + (value % 10) as u8;
     }
-    out
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// (year, month, day) of a count of days since 1970-01-01 in the proleptic
