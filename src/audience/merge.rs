@@ -766,3 +766,68 @@ mod tests {
         assert_eq!(a.person(0).last_interaction, Some(fine));
     }
 }
+
+#[cfg(test)]
+mod threaded_tests {
+    use std::io::Write;
+
+    use super::*;
+
+    fn read(path: &std::path::Path, threaded: bool) -> Audiences {
+        let now: DateTime<Utc> = "2026-11-22T00:00:00Z".parse().unwrap();
+        let rows = CsvRows::open(path, now, None).unwrap();
+        let mut out = Audiences::default();
+        if threaded {
+            let mut t = Threaded::spawn(rows).ok().unwrap();
+            out.read(0, path, &mut t);
+            t.finish().unwrap();
+        } else {
+            out.read(0, path, &mut { rows });
+        }
+        out
+    }
+
+    /// Many batches, bad rows and duplicates across batch boundaries: the
+    /// reader's thread hands over exactly what reading in place gives.
+    #[test]
+    fn a_threaded_read_is_the_same_read() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "id,last_interaction,name").unwrap();
+        for i in 0..20_000u64 {
+            match i % 997 {
+                0 => writeln!(file, "bad id {i},1795000000,x").unwrap(),
+                1 => writeln!(file, "{},not a time,x", 100 + i).unwrap(),
+                _ => writeln!(file, "{},{},N{i}", 100 + i % 15_000, 1_795_000_000 + i).unwrap(),
+            }
+        }
+        file.flush().unwrap();
+        let (a, b) = (read(file.path(), false), read(file.path(), true));
+        assert_eq!((a.len(), a.rows_read, a.row_error_count), (b.len(), b.rows_read, b.row_error_count));
+        assert!(a.len() > 14_000 && a.row_error_count >= 40, "{} {}", a.len(), a.row_error_count);
+        assert_eq!(a.row_errors, b.row_errors);
+        for i in 0..a.len() as u32 {
+            assert_eq!(a.recipient_id(i).to_string(), b.recipient_id(i).to_string());
+            assert_eq!(a.person(i).last_interaction, b.person(i).last_interaction);
+            assert_eq!(a.person(i).vars.iter().collect::<Vec<_>>(), b.person(i).vars.iter().collect::<Vec<_>>());
+        }
+        // The later duplicate's time and name won.
+        let i = b.find_person(0, "100").unwrap();
+        assert_eq!(b.person(i).vars.get("name"), Some("N15000"));
+    }
+
+    /// A quote left open ends the stream with a fatal problem, threaded too.
+    #[test]
+    fn a_fatal_problem_crosses_the_thread() {
+        let mut file = tempfile::NamedTempFile::new().unwrap();
+        writeln!(file, "id,name").unwrap();
+        for i in 0..5000 {
+            writeln!(file, "{i},N").unwrap();
+        }
+        writeln!(file, "9999,\"open").unwrap();
+        writeln!(file, "10000,N").unwrap();
+        file.flush().unwrap();
+        let b = read(file.path(), true);
+        assert_eq!(b.unusable.len(), 1, "{:?}", b.unusable);
+        assert!(b.unusable[0].message.contains("never closed"), "{}", b.unusable[0].message);
+    }
+}

@@ -182,8 +182,10 @@ pub fn plan_report(
     occurrence: &str,
     started: DateTime<Utc>,
 ) -> Report {
-    let now = rfc3339(started);
-    Report::from_rows(&campaign.id, occurrence, true, &now, &now, 0, plan_rows(campaign, audiences, plan))
+    Report {
+        outcomes: plan_rows(campaign, audiences, plan),
+        ..plan_summary(campaign, audiences, plan, occurrence, started)
+    }
 }
 
 #[cfg(test)]
