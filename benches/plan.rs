@@ -127,7 +127,7 @@ fn plan(path: &Path, now: DateTime<Utc>, json: bool) -> (u64, u64) {
     use pagecast::report::rows;
     let campaign = pagecast::campaign::validate_file(path, now).expect("valid campaign");
     let audiences = pagecast::audience::merge::load(&campaign, now, &HashMap::new());
-    let plan = pagecast::plan::plan(&campaign, &audiences, |_, _| None, now, Default::default());
+    let plan = pagecast::plan::plan(&campaign, &audiences, |_| None, now, Default::default());
     // What `pagecast plan` does: counts and the soonest windows (the table),
     // or counts then every row streamed (`--format json`).
     let report = rows::plan_summary(&campaign, &audiences, &plan, "default", now);

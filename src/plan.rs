@@ -82,14 +82,23 @@ pub struct Plan {
 }
 
 /// What the ledger holds for an occurrence, keyed by (page, recipient), as
-/// the `prior` lookup [`plan`] takes: indexed per page so a lookup borrows
-/// its keys instead of allocating two strings per recipient.
-pub fn prior_lookup(map: std::collections::HashMap<(String, String), Prior>) -> impl Fn(&str, &str) -> Option<Prior> {
-    let mut by_page: std::collections::HashMap<String, std::collections::HashMap<String, Prior>> = Default::default();
-    for ((page, recipient), prior) in map {
-        by_page.entry(page).or_default().insert(recipient, prior);
-    }
-    move |page, recipient| by_page.get(page)?.get(recipient).copied()
+/// the `prior` lookup [`plan`] takes: by person index, so that planning
+/// millions asks a map of numbers (entries for people in no audience are
+/// dropped).
+pub fn prior_lookup(
+    map: std::collections::HashMap<(String, String), Prior>,
+    campaign: &Campaign,
+    audiences: &Audiences,
+) -> impl Fn(u32) -> Option<Prior> + use<> {
+    let page_index: std::collections::HashMap<&str, u32> =
+        campaign.pages.iter().enumerate().map(|(i, p)| (p.id.as_str(), i as u32)).collect();
+    let by_person: std::collections::HashMap<u32, Prior> = map
+        .into_iter()
+        .filter_map(|((page, recipient), prior)| {
+            Some((audiences.find_person(*page_index.get(page.as_str())?, &recipient)?, prior))
+        })
+        .collect();
+    move |person| by_person.get(&person).copied()
 }
 
 /// Options that change decisions.
@@ -102,16 +111,14 @@ pub struct PlanOptions {
 /// Decides every recipient (SPEC §3, reasons in their order of precedence).
 pub fn plan<F>(campaign: &Campaign, audiences: &Audiences, prior: F, now: DateTime<Utc>, options: PlanOptions) -> Plan
 where
-    F: Fn(&str, &str) -> Option<Prior>,
+    F: Fn(u32) -> Option<Prior>,
 {
     let mut details = std::collections::HashMap::new();
-    let mut buf = [0u8; 20];
     let now_nanos = now.timestamp_nanos_opt();
     let verdicts = (0..audiences.len() as u32)
         .map(|i| {
             let page = audiences.page_of(i);
-            let id = audiences.recipient_id(i);
-            let known = prior(&campaign.pages[page as usize].id, id.as_str(&mut buf));
+            let known = prior(i);
             let window = || {
                 let rule = &campaign.pages[page as usize].rule;
                 let fast = match (audiences.last_interaction_nanos(i), now_nanos) {
@@ -226,14 +233,21 @@ mod tests {
 
     #[test]
     fn prior_lookup_finds_by_page_and_recipient() {
+        let text = "version: 1\nid: c\npages:\n  - { id: \"500\", provider: graph, token_env: T }\n  - { id: \"600\", provider: graph, token_env: T }\naudiences:\n  - { page: \"500\", recipients: [{ id: \"1\" }, { id: \"2\" }] }\n  - { page: \"600\", recipients: [{ id: \"1\" }] }\nmessage: { text: hi }\nmessaging_type: UPDATE\n";
+        let loaded = crate::campaign::load::load_bytes(std::path::Path::new("c.yaml"), text.as_bytes()).unwrap();
+        let now = chrono::Utc::now();
+        let campaign = crate::campaign::validate(&loaded, now).unwrap();
+        let audiences = crate::audience::merge::load(&campaign, now, &Default::default());
         let map = [
             (("500".to_string(), "1".to_string()), Prior::Sent),
             (("600".to_string(), "1".to_string()), Prior::Failed),
+            (("700".to_string(), "1".to_string()), Prior::Failed),
+            (("500".to_string(), "9".to_string()), Prior::Failed),
         ];
-        let lookup = prior_lookup(map.into_iter().collect());
-        assert_eq!(lookup("500", "1"), Some(Prior::Sent));
-        assert_eq!(lookup("600", "1"), Some(Prior::Failed));
-        assert_eq!(lookup("500", "2"), None);
-        assert_eq!(lookup("700", "1"), None);
+        let lookup = prior_lookup(map.into_iter().collect(), &campaign, &audiences);
+        let person = |page, id| audiences.find_person(page, id).unwrap();
+        assert_eq!(lookup(person(0, "1")), Some(Prior::Sent));
+        assert_eq!(lookup(person(1, "1")), Some(Prior::Failed));
+        assert_eq!(lookup(person(0, "2")), None);
     }
 }

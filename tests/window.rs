@@ -33,7 +33,7 @@ fn a_window_that_closes_between_plan_and_send_is_honoured() {
 
     let campaign = Arc::new(pagecast::campaign::validate_file(&path, planned_at).unwrap());
     let audiences = Arc::new(merge::load(&campaign, planned_at, &HashMap::new()));
-    let plan = plan::plan(&campaign, &audiences, |_, _| None, planned_at, PlanOptions::default());
+    let plan = plan::plan(&campaign, &audiences, |_| None, planned_at, PlanOptions::default());
     let jobs = plan.jobs(&audiences);
     assert_eq!(jobs.len(), 2, "both are inside the window when planned");
 

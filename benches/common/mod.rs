@@ -142,7 +142,7 @@ impl Fixture {
         campaign.send.rate = rate;
         let audiences = merge::load(&campaign, now, &HashMap::new());
         assert_eq!(audiences.row_error_count, 0, "bench audience has bad rows: {:?}", audiences.row_errors);
-        let plan = plan::plan(&campaign, &audiences, |_, _| None, now, PlanOptions::default());
+        let plan = plan::plan(&campaign, &audiences, |_| None, now, PlanOptions::default());
         let jobs = plan.jobs(&audiences);
         assert_eq!(jobs.len(), recipients, "every bench recipient should be planned as send");
         Fixture { campaign: Arc::new(campaign), audiences: Arc::new(audiences), jobs }

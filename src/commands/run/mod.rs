@@ -133,7 +133,8 @@ fn plan_stage(
         None => Default::default(),
     };
     let options = PlanOptions { resend_unknown: req.resend_unknown };
-    let mut plan = plan::plan(campaign, audiences, plan::prior_lookup(prior), req.clock.now(), options);
+    let mut plan =
+        plan::plan(campaign, audiences, plan::prior_lookup(prior, campaign, audiences), req.clock.now(), options);
     crate::template_file::status::block_pages(&mut plan, campaign, audiences, blocked);
     if let Some(ids) = &req.only {
         let wanted: std::collections::HashSet<&str> = ids.iter().map(|id| id.trim()).collect();
