@@ -4,7 +4,12 @@
 //! payloads, utility-template parameters) is compiled once with minijinja in
 //! strict mode: an undefined variable is an error for that recipient, never
 //! an empty string. Strings without `{{`/`{%` skip the engine entirely, so a
-//! plain message costs nothing per recipient.
+//! plain message costs nothing per recipient. Strings made of literal text
+//! and `{{ name }}` lookups alone (most messages) are filled by splicing the
+//! values in, which the engine is shown to agree with when the message is
+//! compiled; anything else, and any lookup of a missing variable, goes
+//! through the engine. The sender fills a message per request, so this is
+//! on its hot path.
 
 use std::collections::BTreeSet;
 
@@ -72,9 +77,26 @@ fn param(m: &mut MessageSpec, c: usize, p: usize) -> Option<&mut crate::campaign
 pub struct MessageTemplate {
     spec: MessageSpec,
     env: Environment<'static>,
-    /// Slots that hold `{{ }}` and the template name each was compiled under.
-    slots: Vec<(Slot, String)>,
+    /// Slots that hold `{{ }}`, in [`all_slots`] order.
+    slots: Vec<Compiled>,
     variables: BTreeSet<String>,
+}
+
+/// One templated string.
+#[derive(Debug)]
+struct Compiled {
+    slot: Slot,
+    /// The name the engine compiled it under.
+    name: String,
+    /// Its pieces, when it is literal text and `{{ name }}` lookups alone.
+    plain: Option<Vec<Piece>>,
+}
+
+/// A piece of a plain template.
+#[derive(Debug)]
+enum Piece {
+    Text(String),
+    Var(String),
 }
 
 /// A template that does not parse: the JSON pointer of its string and why.
@@ -101,11 +123,13 @@ impl MessageTemplate {
                 continue;
             }
             let name = slot.pointer();
+            let plain = plain_pieces(&source);
             match env.add_template_owned(name.clone(), source) {
                 Ok(()) => {
                     let tmpl = env.get_template(&name).expect("just added");
                     variables.extend(tmpl.undeclared_variables(false));
-                    slots.push((slot, name));
+                    let plain = plain.filter(|pieces| engine_agrees(&tmpl, pieces));
+                    slots.push(Compiled { slot, name, plain });
                 }
                 Err(e) => errors.push(CompileError { pointer: name, message: describe(&e) }),
             }
@@ -137,21 +161,158 @@ impl MessageTemplate {
     where
         I: IntoIterator<Item = (&'a str, &'a str)>,
     {
-        let mut out = self.spec.clone();
+        let filled = self.render_slots(vars)?;
+        Ok(self.spec_with(filled))
+    }
+
+    /// How many strings of the message are templated (its slots).
+    pub fn slots(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Fills each templated string for one recipient, in slot order, and
+    /// checks Meta's limits on the message they make: what [`render`] does,
+    /// without building the message (the sender splices the strings into a
+    /// body serialized once, `send::wire::BodyTemplate`).
+    ///
+    /// [`render`]: MessageTemplate::render
+    pub fn render_slots<'a, I>(&self, vars: I) -> Result<Vec<String>, String>
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+    {
         if self.slots.is_empty() {
-            return Ok(out);
+            return Ok(Vec::new());
         }
-        let ctx = minijinja::Value::from_pairs(vars);
-        for (slot, name) in &self.slots {
-            let tmpl = self.env.get_template(name).expect("compiled");
-            let text = tmpl.render(&ctx).map_err(|e| describe(&e))?;
-            if let Some(target) = slot.get(&mut out) {
+        let vars: Vec<(&str, &str)> = vars.into_iter().collect();
+        // The engine's context, built only when a string needs the engine.
+        let mut ctx = None;
+        let mut filled = Vec::with_capacity(self.slots.len());
+        for compiled in &self.slots {
+            let spliced = compiled.plain.as_deref().and_then(|pieces| splice(pieces, &vars));
+            let text = match spliced {
+                Some(text) => text,
+                None => {
+                    let ctx = ctx.get_or_insert_with(|| minijinja::Value::from_pairs(vars.iter().copied()));
+                    let tmpl = self.env.get_template(&compiled.name).expect("compiled");
+                    tmpl.render(&*ctx).map_err(|e| describe(&e))?
+                }
+            };
+            filled.push(text);
+        }
+        self.check_rendered(&filled)?;
+        Ok(filled)
+    }
+
+    /// The message with its templated strings replaced, in slot order, by
+    /// `filled` (strings [`render_slots`] returned, or markers).
+    ///
+    /// [`render_slots`]: MessageTemplate::render_slots
+    pub fn spec_with(&self, filled: impl IntoIterator<Item = String>) -> MessageSpec {
+        let mut out = self.spec.clone();
+        for (compiled, text) in self.slots.iter().zip(filled) {
+            if let Some(target) = compiled.slot.get(&mut out) {
                 *target = text;
             }
         }
-        check_rendered(&out)?;
-        Ok(out)
+        out
     }
+
+    /// Meta's limits on a filled message (the per-recipient half of SPEC §2),
+    /// its templated strings read from `filled`.
+    fn check_rendered(&self, filled: &[String]) -> Result<(), String> {
+        if let Some(text) = self.filled_or(filled, Slot::Text, self.spec.text.as_ref()) {
+            let n = text.chars().count();
+            if n >= limits::TEXT_BELOW {
+                return Err(format!("rendered text is {n} characters; Meta takes fewer than {}", limits::TEXT_BELOW));
+            }
+            if text.trim().is_empty() {
+                return Err("rendered text is empty".into());
+            }
+        }
+        for (i, q) in self.spec.quick_replies.iter().flatten().enumerate() {
+            if let Some(title) = self.filled_or(filled, Slot::QuickReplyTitle(i), q.title.as_ref()) {
+                let n = title.chars().count();
+                if n > limits::QUICK_REPLY_TITLE_MAX {
+                    return Err(format!(
+                        "rendered quick-reply title \"{title}\" is {n} characters; Meta takes at most {}",
+                        limits::QUICK_REPLY_TITLE_MAX
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The string of `slot` in the filled message: from `filled` when the
+    /// slot is templated, else as `written`.
+    fn filled_or<'a>(&self, filled: &'a [String], slot: Slot, written: Option<&'a String>) -> Option<&'a str> {
+        match self.slots.iter().position(|c| c.slot == slot) {
+            Some(i) => filled.get(i).map(String::as_str),
+            None => written.map(String::as_str),
+        }
+    }
+}
+
+/// The pieces of `source` when it is literal text and `{{ name }}` lookups
+/// alone (spaces inside the braces, no filters, no whitespace control, no
+/// tags or comments); None otherwise.
+fn plain_pieces(source: &str) -> Option<Vec<Piece>> {
+    let literal = |text: &str| !text.contains("{%") && !text.contains("{#");
+    let mut pieces = Vec::new();
+    let mut rest = source;
+    while let Some(open) = rest.find("{{") {
+        let (text, after) = (&rest[..open], &rest[open + 2..]);
+        let close = after.find("}}")?;
+        let name = after[..close].trim_matches(' ');
+        let identifier = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !literal(text) || !identifier {
+            return None;
+        }
+        if !text.is_empty() {
+            pieces.push(Piece::Text(text.to_string()));
+        }
+        pieces.push(Piece::Var(name.to_string()));
+        rest = &after[close + 2..];
+    }
+    if !literal(rest) {
+        return None;
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Text(rest.to_string()));
+    }
+    Some(pieces)
+}
+
+/// True when the engine renders `tmpl` as [`splice`] fills `pieces`, for
+/// values that would show any difference the engine makes whatever the
+/// value is: escaping (`<&>"'`), a literal read as a keyword (`none`), a
+/// trailing newline dropped, one variable read for another.
+fn engine_agrees(tmpl: &minijinja::Template<'_, '_>, pieces: &[Piece]) -> bool {
+    let probes: Vec<(String, String)> = pieces
+        .iter()
+        .filter_map(|p| match p {
+            Piece::Var(name) => Some((name.clone(), format!("<&>\"' {name}\u{1}"))),
+            Piece::Text(_) => None,
+        })
+        .collect();
+    let vars: Vec<(&str, &str)> = probes.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let engine = tmpl.render(minijinja::Value::from_pairs(vars.iter().copied()));
+    engine.ok().is_some_and(|text| splice(pieces, &vars).as_deref() == Some(text.as_str()))
+}
+
+/// `pieces` with each variable's value; None when one is missing (the
+/// engine then says which). The last pair of a name wins, as in the
+/// engine's context.
+fn splice(pieces: &[Piece], vars: &[(&str, &str)]) -> Option<String> {
+    let mut out = String::new();
+    for piece in pieces {
+        match piece {
+            Piece::Text(text) => out.push_str(text),
+            Piece::Var(name) => out.push_str(vars.iter().rev().find(|(n, _)| n == name)?.1),
+        }
+    }
+    Some(out)
 }
 
 fn all_slots(spec: &MessageSpec) -> Vec<Slot> {
@@ -168,31 +329,6 @@ fn all_slots(spec: &MessageSpec) -> Vec<Slot> {
         }
     }
     slots
-}
-
-/// Meta's limits on a filled message (the per-recipient half of SPEC §2).
-fn check_rendered(m: &MessageSpec) -> Result<(), String> {
-    if let Some(text) = &m.text {
-        let n = text.chars().count();
-        if n >= limits::TEXT_BELOW {
-            return Err(format!("rendered text is {n} characters; Meta takes fewer than {}", limits::TEXT_BELOW));
-        }
-        if text.trim().is_empty() {
-            return Err("rendered text is empty".into());
-        }
-    }
-    for q in m.quick_replies.iter().flatten() {
-        if let Some(title) = &q.title {
-            let n = title.chars().count();
-            if n > limits::QUICK_REPLY_TITLE_MAX {
-                return Err(format!(
-                    "rendered quick-reply title \"{title}\" is {n} characters; Meta takes at most {}",
-                    limits::QUICK_REPLY_TITLE_MAX
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 fn describe(e: &minijinja::Error) -> String {
@@ -246,6 +382,72 @@ mod tests {
         assert!(m.render([("long", long.as_str())]).unwrap_err().contains("2000"));
         let ok = "é".repeat(1999);
         assert!(m.render([("long", ok.as_str())]).is_ok());
+    }
+
+    /// What the engine alone makes of `source` (the slow path, always right).
+    fn engine(source: &str, vars: &[(&str, &str)]) -> Result<String, String> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.add_template_owned("/message/text", source.to_string()).map_err(|e| describe(&e))?;
+        let tmpl = env.get_template("/message/text").map_err(|e| describe(&e))?;
+        tmpl.render(minijinja::Value::from_pairs(vars.iter().copied())).map_err(|e| describe(&e))
+    }
+
+    fn is_plain(m: &MessageTemplate) -> bool {
+        m.slots[0].plain.is_some()
+    }
+
+    #[test]
+    fn lookups_alone_are_spliced_and_say_what_the_engine_says() {
+        let vars = [("first_name", "Lan <&> \"x\""), ("order_id", "42"), ("none", "N"), ("a", "1"), ("a", "2")];
+        let plain = ["Hi {{ first_name }}, order {{order_id}}", "{{ a }}}", "}} {{   a }} {", "x\n{{ a }} y"];
+        let engine_only = [
+            "Hi {{ first_name | upper }}",
+            "Hi {{- first_name }}",
+            "Hi {{ first_name -}} !",
+            "{% if a %}{{ a }}{% endif %}",
+            "{# note #}{{ a }}",
+            "{{ none }}",
+            "{{ a }}\n",
+            "{{ order_id + 1 }}",
+            "{{ first_name ~ a }}",
+        ];
+        for source in plain.iter().chain(&engine_only) {
+            let m = MessageTemplate::compile(&text(source)).unwrap();
+            assert_eq!(is_plain(&m), plain.contains(source), "{source:?}");
+            let got = m.render(vars).map(|spec| spec.text.unwrap_or_default());
+            assert_eq!(got, engine(source, &vars), "{source:?}");
+        }
+    }
+
+    #[test]
+    fn a_missing_variable_goes_through_the_engine_and_its_message() {
+        let m = MessageTemplate::compile(&text("Hi {{ first_name }}")).unwrap();
+        assert!(is_plain(&m));
+        assert_eq!(
+            m.render([("other", "x")]).map(|_| ()),
+            engine("Hi {{ first_name }}", &[("other", "x")]).map(|_| ())
+        );
+    }
+
+    #[test]
+    fn filled_slots_make_the_rendered_message() {
+        let mut spec = text("Hi {{ first_name }}");
+        spec.quick_replies = Some(vec![crate::campaign::model::QuickReply {
+            content_type: None,
+            title: Some("{{ title }}".into()),
+            payload: Some("TRACK:{{ order_id | upper }}".into()),
+            image_url: None,
+        }]);
+        let m = MessageTemplate::compile(&spec).unwrap();
+        assert_eq!(m.slots(), 3);
+        let vars = [("first_name", "Lan"), ("title", "Track"), ("order_id", "hn-1")];
+        let filled = m.render_slots(vars).unwrap();
+        assert_eq!(filled, ["Hi Lan", "Track", "TRACK:HN-1"]);
+        let rendered = m.render(vars).unwrap();
+        assert_eq!(serde_json::to_value(m.spec_with(filled)).unwrap(), serde_json::to_value(rendered).unwrap());
+        let long = [("first_name", "Lan"), ("title", "a title over twenty characters"), ("order_id", "1")];
+        assert!(m.render_slots(long).unwrap_err().contains("quick-reply title"));
     }
 
     #[test]

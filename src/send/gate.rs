@@ -61,7 +61,8 @@ pub struct PageState {
     relabeled: Mutex<Vec<Job>>,
     pauses: Mutex<Vec<Pause>>,
     max_pause: Duration,
-    /// The page's body, serialized once, when the message has no templates.
+    /// The page's body, serialized once with the recipient id and the
+    /// templated strings left to splice in (None: built per request).
     pub body: Option<BodyTemplate>,
     /// URL and `Authorization` header (None when the token cannot be sent:
     /// the page is then stopped before it starts).

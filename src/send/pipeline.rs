@@ -178,15 +178,15 @@ impl Pages {
         let campaign = &ctx.campaign;
         let settings = campaign.send;
         let max_pause = settings.max_pause.to_std().unwrap_or(Duration::from_secs(900));
-        let constant = campaign.message.is_constant();
+        let message = &campaign.message;
         let states = campaign
             .pages
             .iter()
             .enumerate()
             .map(|(i, page)| {
-                let body = constant
-                    .then(|| BodyTemplate::new(|r| worker::request_body(campaign, page, r, campaign.message.spec())))
-                    .flatten();
+                let body = BodyTemplate::new(message.slots(), |recipient, filled| {
+                    worker::request_body(campaign, page, recipient, &message.spec_with(filled))
+                });
                 let target = ctx.client.target(page.provider, &page.id, &ctx.tokens[i]);
                 PageState::new(&page.id, settings.rate, max_pause, body, target)
             })

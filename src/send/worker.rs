@@ -101,15 +101,20 @@ async fn attempt_all<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) 
     if let Err(reason) = page.rule.check(person.last_interaction, ctx.clock.now()) {
         return Ok(skip(reason));
     }
+    let template_error = |detail: String| {
+        let error = ApiError { message: Some(cap_message(&detail)), ..ApiError::default() };
+        skip(SkipReason::TemplateError).with_error(error)
+    };
+    let message = &ctx.campaign.message;
     let body = match &state.body {
-        Some(template) => template.fill(recipient),
-        None => match ctx.campaign.message.render(person.vars.iter()) {
+        Some(template) => match message.render_slots(person.vars.iter()) {
+            Ok(filled) => template.fill(recipient, &filled),
+            Err(detail) => return Ok(template_error(detail)),
+        },
+        None => match message.render(person.vars.iter()) {
             Ok(message) => serde_json::to_vec(&request_body(&ctx.campaign, page, recipient, &message))
                 .expect("a JSON value serializes"),
-            Err(detail) => {
-                let error = ApiError { message: Some(cap_message(&detail)), ..ApiError::default() };
-                return Ok(skip(SkipReason::TemplateError).with_error(error));
-            }
+            Err(detail) => return Ok(template_error(detail)),
         },
     };
     let pending = |reason| Record::new(job, Reason::Pending(reason), 0, ctx.clock.wall());
