@@ -305,14 +305,21 @@ fn engine_agrees(tmpl: &minijinja::Template<'_, '_>, pieces: &[Piece]) -> bool {
 /// engine then says which). The last pair of a name wins, as in the
 /// engine's context.
 fn splice(pieces: &[Piece], vars: &[(&str, &str)]) -> Option<String> {
-    let mut out = String::new();
+    // Sized first: one allocation per string.
+    let len = pieces.iter().map(|p| piece_value(p, vars).map(str::len)).sum::<Option<usize>>()?;
+    let mut out = String::with_capacity(len);
     for piece in pieces {
-        match piece {
-            Piece::Text(text) => out.push_str(text),
-            Piece::Var(name) => out.push_str(vars.iter().rev().find(|(n, _)| n == name)?.1),
-        }
+        out.push_str(piece_value(piece, vars)?);
     }
     Some(out)
+}
+
+/// The text of one piece; None for a missing variable.
+fn piece_value<'a>(piece: &'a Piece, vars: &[(&str, &'a str)]) -> Option<&'a str> {
+    match piece {
+        Piece::Text(text) => Some(text),
+        Piece::Var(name) => vars.iter().rev().find(|(n, _)| n == name).map(|(_, v)| *v),
+    }
 }
 
 fn all_slots(spec: &MessageSpec) -> Vec<Slot> {
