@@ -11,12 +11,11 @@ use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::classify;
 use super::client::Target;
-use super::pipeline::Cancel;
+use super::pipeline::{Cancel, CancelWatch};
 use super::wire::BodyTemplate;
 use crate::vocab::{Job, Pending, Record};
 
@@ -187,7 +186,7 @@ impl PageState {
     }
 
     /// Waits for this page's next rate slot, and past any throttle pause.
-    pub async fn wait_turn(&self, cancel: &mut watch::Receiver<Cancel>) {
+    pub async fn wait_turn(&self, cancel: &mut CancelWatch) {
         loop {
             if self.is_stopped() {
                 return;
@@ -344,8 +343,8 @@ impl PageState {
 }
 
 /// Sleeps until `at`; false if a signal came first.
-pub async fn sleep_or_cancel(at: Instant, cancel: &mut watch::Receiver<Cancel>) -> bool {
-    if *cancel.borrow() != Cancel::Running {
+pub async fn sleep_or_cancel(at: Instant, cancel: &mut CancelWatch) -> bool {
+    if cancel.now() != Cancel::Running {
         return false;
     }
     // tokio's timer rounds every deadline up to the next millisecond, so a
@@ -357,9 +356,9 @@ pub async fn sleep_or_cancel(at: Instant, cancel: &mut watch::Receiver<Cancel>) 
     tokio::select! {
         _ = tokio::time::sleep_until(at) => true,
         changed = cancel.changed() => match changed {
-            Ok(()) => *cancel.borrow() == Cancel::Running,
+            Some(now) => now == Cancel::Running,
             // No one can cancel any more: just sleep.
-            Err(_) => {
+            None => {
                 tokio::time::sleep_until(at).await;
                 true
             }

@@ -63,6 +63,53 @@ pub enum Cancel {
     Abandon,
 }
 
+/// One worker's copy of the stop channel. The channel's value sits behind a
+/// lock that every worker shares, and a worker asks for it at least once a
+/// message: this copy reads the value only when the channel's version moved
+/// since it last looked (one atomic load otherwise), and waits on the
+/// channel without cloning it.
+pub struct CancelWatch {
+    rx: watch::Receiver<Cancel>,
+    last: Cancel,
+}
+
+impl CancelWatch {
+    /// A copy of `rx` that has read its current value.
+    pub fn new(rx: &watch::Receiver<Cancel>) -> Self {
+        let mut rx = rx.clone();
+        let last = *rx.borrow_and_update();
+        CancelWatch { rx, last }
+    }
+
+    /// The current stop request.
+    pub fn now(&mut self) -> Cancel {
+        // Err: the channel closed, and has_changed no longer tells whether
+        // this copy saw the last value; read it (under the lock).
+        if !matches!(self.rx.has_changed(), Ok(false)) {
+            self.last = *self.rx.borrow_and_update();
+        }
+        self.last
+    }
+
+    /// Waits for the next stop request and returns it; None when no one can
+    /// send one any more.
+    pub async fn changed(&mut self) -> Option<Cancel> {
+        self.rx.changed().await.ok()?;
+        self.last = *self.rx.borrow_and_update();
+        Some(self.last)
+    }
+
+    /// Resolves once a second signal asks to abandon requests in flight
+    /// (never when no one can send it any more).
+    pub async fn abandoned(&mut self) {
+        while self.now() != Cancel::Abandon {
+            if self.changed().await.is_none() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
 /// Why a page stopped, as the run reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageStop {

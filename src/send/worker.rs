@@ -3,12 +3,11 @@
 
 use std::sync::Arc;
 
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::classify::{self, Answer};
 use super::gate::{PageState, code_text, sleep_or_cancel};
-use super::pipeline::{Cancel, Context, Journal, relabel};
+use super::pipeline::{Cancel, CancelWatch, Context, Journal, relabel};
 use super::queue::{Next, Queues};
 use super::step::{self, Ending, Limits, Step};
 use super::wire::{self, GraphEnvelope};
@@ -18,10 +17,10 @@ use crate::vocab::{ApiError, Doubt, Job, Pending, Reason, Record, SkipReason, ca
 
 /// Takes jobs until none is left; returns the records of the jobs it ended.
 pub async fn work<J: Journal>(ctx: Arc<Context<J>>, pages: Arc<Vec<PageState>>, queues: Arc<Queues>) -> Vec<Record> {
-    let mut cancel = ctx.cancel.clone();
+    let mut cancel = CancelWatch::new(&ctx.cancel);
     let mut done = Vec::new();
     loop {
-        let stopping = *cancel.borrow() != Cancel::Running;
+        let stopping = cancel.now() != Cancel::Running;
         let (job, slot, not_before) = match queues.next(&pages, stopping) {
             Next::Done => break,
             Next::Drained(jobs) => {
@@ -40,7 +39,7 @@ pub async fn work<J: Journal>(ctx: Arc<Context<J>>, pages: Arc<Vec<PageState>>, 
             queues.put_back(job);
             continue;
         }
-        done.push(match send_one(&ctx, state, job).await {
+        done.push(match send_one(&ctx, state, job, &mut cancel).await {
             Done::Unwritten(r) => record(&ctx, r),
             Done::Written(r) => r,
         });
@@ -64,15 +63,6 @@ fn record<J: Journal>(ctx: &Context<J>, r: Record) -> Record {
     r
 }
 
-/// Resolves once a second signal asks to abandon requests in flight.
-async fn abandoned(mut cancel: watch::Receiver<Cancel>) {
-    while *cancel.borrow() != Cancel::Abandon {
-        if cancel.changed().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
 /// A recipient's record, and whether the journal already has it.
 enum Done {
     /// To be written.
@@ -82,8 +72,8 @@ enum Done {
 }
 
 /// One recipient, from the window check to its record.
-async fn send_one<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) -> Done {
-    match attempt_all(ctx, state, job).await {
+async fn send_one<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job, cancel: &mut CancelWatch) -> Done {
+    match attempt_all(ctx, state, job, cancel).await {
         Ok(record) => Done::Unwritten(record),
         Err(written) => Done::Written(written),
     }
@@ -91,7 +81,12 @@ async fn send_one<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) -> 
 
 /// The attempts for one recipient: Ok(record to write), or Err(a record
 /// already written because it took part in a streak).
-async fn attempt_all<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) -> Result<Record, Record> {
+async fn attempt_all<J: Journal>(
+    ctx: &Context<J>,
+    state: &PageState,
+    job: Job,
+    cancel: &mut CancelWatch,
+) -> Result<Record, Record> {
     let page = &ctx.campaign.pages[job.page as usize];
     let person = ctx.audiences.person(job.person);
     let recipient = ctx.audiences.recipient_id(job.person);
@@ -130,7 +125,6 @@ async fn attempt_all<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) 
 
     let limits =
         Limits { max_attempts: ctx.campaign.send.max_attempts, retry_ambiguous: ctx.campaign.send.retry_ambiguous };
-    let mut cancel = ctx.cancel.clone();
     let mut attempts = 0u32;
     // Set once an answer left delivery in doubt (only retried with
     // `retry_ambiguous`): from then on the result can never be "failed".
@@ -139,7 +133,7 @@ async fn attempt_all<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) 
         attempts += 1;
         let answer = tokio::select! {
             answer = ctx.client.send(target, &body) => answer,
-            () = abandoned(cancel.clone()) => {
+            () = cancel.abandoned() => {
                 return Ok(Record::new(job, Reason::Doubt(Doubt::Abandoned), attempts, ctx.clock.wall()));
             }
         };
@@ -181,7 +175,7 @@ async fn attempt_all<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) 
             Step::Retry { ambiguous } => {
                 maybe_delivered |= ambiguous;
                 let wait = classify::backoff(attempts, fastrand::f64());
-                if !sleep_or_cancel(Instant::now() + wait, &mut cancel).await {
+                if !sleep_or_cancel(Instant::now() + wait, cancel).await {
                     return Ok(ending(job, step::settle(Pending::Interrupted, maybe_delivered), error, attempts, ctx));
                 }
             }
@@ -193,8 +187,8 @@ async fn attempt_all<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) 
                 ctx.progress[job.page as usize].set_paused(state.paused_until(), answer.code.or(Some(429)));
             }
         }
-        state.wait_turn(&mut cancel).await;
-        if *cancel.borrow() != Cancel::Running {
+        state.wait_turn(cancel).await;
+        if cancel.now() != Cancel::Running {
             return Ok(ending(job, step::settle(Pending::Interrupted, maybe_delivered), error, attempts, ctx));
         }
         if let Some(stop) = state.stopped_because() {
