@@ -6,8 +6,8 @@
 //! instant (moved by any worker that met a throttle), and reports answers
 //! that may stop the page. Only this file decides when a page stops.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
@@ -65,8 +65,9 @@ pub struct PageState {
     pauses: Mutex<Vec<Pause>>,
     max_pause: Duration,
     /// The page's body, serialized once with the recipient id and the
-    /// templated strings left to splice in (None: built per request).
-    pub body: Option<BodyTemplate>,
+    /// templated strings left to splice in (None: built per request);
+    /// pages whose bodies are the same share one.
+    pub body: Option<Arc<BodyTemplate>>,
     /// URL and `Authorization` header (None when the token cannot be sent:
     /// the page is then stopped before it starts).
     pub target: Option<Target>,
@@ -109,7 +110,7 @@ impl PageState {
         id: &str,
         rate: u32,
         max_pause: Duration,
-        body: Option<BodyTemplate>,
+        body: Option<Arc<BodyTemplate>>,
         target: Result<Target, String>,
     ) -> Self {
         let now = Instant::now();

@@ -226,6 +226,9 @@ impl Pages {
         let settings = campaign.send;
         let max_pause = settings.max_pause.to_std().unwrap_or(Duration::from_secs(900));
         let message = &campaign.message;
+        // Graph bodies do not name the page: every Graph page shares one
+        // template (one copy in the cache, however many pages a run has).
+        let mut bodies = HashSet::new();
         let states = campaign
             .pages
             .iter()
@@ -233,7 +236,8 @@ impl Pages {
             .map(|(i, page)| {
                 let body = BodyTemplate::new(message.slots(), |recipient, filled| {
                     worker::request_body(campaign, page, recipient, &message.spec_with(filled))
-                });
+                })
+                .map(|body| shared(&mut bodies, body));
                 let target = ctx.client.target(page.provider, &page.id, &ctx.tokens[i]);
                 PageState::new(&page.id, settings.rate, max_pause, body, target)
             })
@@ -247,6 +251,16 @@ impl Pages {
             page.stop(pending, detail.to_string());
         }
     }
+}
+
+/// `body`, or the equal one already in `bodies`.
+fn shared(bodies: &mut HashSet<Arc<BodyTemplate>>, body: BodyTemplate) -> Arc<BodyTemplate> {
+    if let Some(same) = bodies.get(&body) {
+        return same.clone();
+    }
+    let body = Arc::new(body);
+    bodies.insert(body.clone());
+    body
 }
 
 /// Sends every job and returns one record per job.

@@ -129,16 +129,16 @@ fn utility_parameter(p: &crate::campaign::model::TemplateParameter) -> Value {
 /// with a marker in each of those places and cut at the markers; a request
 /// writes the pieces with the recipient's values between them, escaped as
 /// `serde_json` escapes them, so the bytes are those of the built body.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BodyTemplate {
-    /// Literal JSON, each piece followed by a value.
-    pieces: Vec<(Vec<u8>, Hole)>,
-    /// The JSON after the last value.
-    tail: Vec<u8>,
+    /// The literal JSON around the values, back to back.
+    literal: Vec<u8>,
+    /// Each value: where it goes in `literal`, and which it is.
+    holes: Vec<(usize, Hole)>,
 }
 
 /// What a [`BodyTemplate`] splices in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Hole {
     /// The recipient id.
     Recipient,
@@ -165,42 +165,47 @@ impl BodyTemplate {
             holes.push((quote(marker)?, Hole::Filled(i)));
         }
 
-        let (mut pieces, mut start, mut at) = (Vec::new(), 0, 0);
+        let mut template = BodyTemplate { literal: Vec::with_capacity(bytes.len()), holes: Vec::new() };
+        let mut at = 0;
         while at < bytes.len() {
-            match holes.iter().find(|(quoted, _)| bytes[at..].starts_with(quoted)) {
+            let rest = &bytes[at..];
+            match holes.iter().find(|(quoted, _)| rest[0] == b'"' && rest.starts_with(quoted)) {
                 Some((quoted, hole)) => {
-                    pieces.push((bytes[start..at].to_vec(), *hole));
+                    template.holes.push((template.literal.len(), *hole));
                     at += quoted.len();
-                    start = at;
                 }
-                None => at += 1,
+                None => {
+                    template.literal.push(bytes[at]);
+                    at += 1;
+                }
             }
         }
         let stray = quote(MARKER)?;
         let stray = &stray[1..stray.len() - 1];
         let markers_seen = bytes.windows(stray.len()).filter(|w| *w == stray).count();
-        let recipients = pieces.iter().filter(|(_, hole)| *hole == Hole::Recipient).count();
-        if recipients != 1 || markers_seen != pieces.len() {
+        let recipients = template.holes.iter().filter(|(_, hole)| *hole == Hole::Recipient).count();
+        if recipients != 1 || markers_seen != template.holes.len() {
             return None;
         }
-        Some(BodyTemplate { pieces, tail: bytes[start..].to_vec() })
+        Some(template)
     }
 
     /// The body for one recipient: `filled` holds the message's templated
     /// strings (as many as given to [`BodyTemplate::new`], in that order).
     pub fn fill(&self, recipient: &str, filled: &[String]) -> Vec<u8> {
         let values: usize = filled.iter().map(String::len).sum();
-        let literal: usize = self.pieces.iter().map(|(piece, _)| piece.len()).sum();
-        let mut out = Vec::with_capacity(literal + self.tail.len() + recipient.len() + values + 16);
-        for (piece, hole) in &self.pieces {
-            out.extend_from_slice(piece);
+        let mut out = Vec::with_capacity(self.literal.len() + recipient.len() + values + 16);
+        let mut from = 0;
+        for &(to, hole) in &self.holes {
+            out.extend_from_slice(&self.literal[from..to]);
+            from = to;
             let value = match hole {
                 Hole::Recipient => recipient,
-                Hole::Filled(i) => filled[*i].as_str(),
+                Hole::Filled(i) => filled[i].as_str(),
             };
             serde_json::to_writer(&mut out, value).expect("a string serializes");
         }
-        out.extend_from_slice(&self.tail);
+        out.extend_from_slice(&self.literal[from..]);
         out
     }
 }
