@@ -4,7 +4,12 @@
 //! payloads, utility-template parameters) is compiled once with minijinja in
 //! strict mode: an undefined variable is an error for that recipient, never
 //! an empty string. Strings without `{{`/`{%` skip the engine entirely, so a
-//! plain message costs nothing per recipient.
+//! plain message costs nothing per recipient. Strings made of literal text
+//! and `{{ name }}` lookups alone (most messages) are filled by splicing the
+//! values in, which the engine is shown to agree with when the message is
+//! compiled; anything else, and any lookup of a missing variable, goes
+//! through the engine. The sender fills a message per request, so this is
+//! on its hot path.
 
 use std::collections::BTreeSet;
 
@@ -72,86 +77,30 @@ fn param(m: &mut MessageSpec, c: usize, p: usize) -> Option<&mut crate::campaign
 pub struct MessageTemplate {
     spec: MessageSpec,
     env: Environment<'static>,
-    /// Slots that hold `{{ }}` and the template name each was compiled under.
-    slots: Vec<(Slot, String)>,
+    /// Slots that hold `{{ }}`, in [`all_slots`] order.
+    slots: Vec<Compiled>,
     variables: BTreeSet<String>,
-    /// The slots' pieces (in the order of `slots`) when every templated
-    /// string is only literal text and `{{ name }}`: such a message is
-    /// filled by concatenation, without the engine (same output; see
-    /// [`simple_parts`]).
-    simple: Option<Vec<Vec<Part>>>,
+    /// The strings that are not templated pass Meta's limits (they do in
+    /// any campaign that validates): [`MessageTemplate::check`] then looks
+    /// at the templated ones only.
+    fixed_fit: bool,
 }
 
-/// A piece of a templated string that needs no engine.
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Part {
-    /// Literal text.
+/// One templated string.
+#[derive(Debug)]
+struct Compiled {
+    slot: Slot,
+    /// The name the engine compiled it under.
+    name: String,
+    /// Its pieces, when it is literal text and `{{ name }}` lookups alone.
+    plain: Option<Vec<Piece>>,
+}
+
+/// A piece of a plain template.
+#[derive(Debug)]
+enum Piece {
     Text(String),
-    /// `{{ name }}`: the variable's value.
     Var(String),
-}
-
-/// Names that minijinja reads as something other than a variable of the
-/// context (constants, globals of the `builtins` and `debug` features,
-/// special names): a template using one always goes through the engine.
-const NOT_PLAIN_NAMES: [&str; 16] = [
-    "true",
-    "false",
-    "none",
-    "True",
-    "False",
-    "None",
-    "range",
-    "dict",
-    "namespace",
-    "debug",
-    "self",
-    "loop",
-    "super",
-    "caller",
-    "varargs",
-    "kwargs",
-];
-
-/// The pieces of `source` when it is only literal text and `{{ name }}`
-/// expressions (ASCII identifiers, spaces around them), with minijinja's
-/// handling of a trailing newline (one `\n`, then one `\r`, removed).
-/// None for anything else (blocks, comments, filters, whitespace control),
-/// which the engine renders.
-fn simple_parts(source: &str) -> Option<Vec<Part>> {
-    let mut rest = source.strip_suffix('\n').unwrap_or(source);
-    rest = rest.strip_suffix('\r').unwrap_or(rest);
-    if rest.contains("{%") || rest.contains("{#") {
-        return None;
-    }
-    let mut parts = Vec::new();
-    while let Some(open) = rest.find("{{") {
-        if open > 0 {
-            parts.push(Part::Text(rest[..open].to_string()));
-        }
-        let after = &rest[open + 2..];
-        let close = after.find("}}")?;
-        let name = after[..close].trim_matches([' ', '\t', '\n', '\r']);
-        let mut chars = name.chars();
-        let plain = chars.next().is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-            && !NOT_PLAIN_NAMES.contains(&name);
-        if !plain {
-            return None;
-        }
-        parts.push(Part::Var(name.to_string()));
-        rest = &after[close + 2..];
-    }
-    if !rest.is_empty() {
-        parts.push(Part::Text(rest.to_string()));
-    }
-    Some(parts)
-}
-
-/// The value of `name` among `vars` (the last one wins, as in a map built
-/// from the pairs).
-fn lookup<'v>(vars: &[(&str, &'v str)], name: &str) -> Option<&'v str> {
-    vars.iter().rev().find(|(k, _)| *k == name).map(|(_, v)| *v)
 }
 
 /// A template that does not parse: the JSON pointer of its string and why.
@@ -172,22 +121,19 @@ impl MessageTemplate {
         let mut errors = Vec::new();
         let mut variables = BTreeSet::new();
         let mut probe = spec.clone();
-        let mut simple = Some(Vec::new());
         for slot in all_slots(spec) {
             let Some(source) = slot.get(&mut probe).cloned() else { continue };
             if !source.contains("{{") && !source.contains("{%") {
                 continue;
             }
             let name = slot.pointer();
-            match env.add_template_owned(name.clone(), source.clone()) {
+            let plain = plain_pieces(&source);
+            match env.add_template_owned(name.clone(), source) {
                 Ok(()) => {
                     let tmpl = env.get_template(&name).expect("just added");
                     variables.extend(tmpl.undeclared_variables(false));
-                    simple = simple.zip(simple_parts(&source)).map(|(mut all, parts)| {
-                        all.push(parts);
-                        all
-                    });
-                    slots.push((slot, name));
+                    let plain = plain.filter(|pieces| engine_agrees(&tmpl, pieces));
+                    slots.push(Compiled { slot, name, plain });
                 }
                 Err(e) => errors.push(CompileError { pointer: name, message: describe(&e) }),
             }
@@ -195,18 +141,27 @@ impl MessageTemplate {
         if !errors.is_empty() {
             return Err(errors);
         }
-        // The fast path checks only the templated strings: it is used only
-        // when the fixed ones pass Meta's limits (they do in any campaign
-        // that validates).
-        for (slot, _) in &slots {
-            if let Some(target) = slot.get(&mut probe) {
-                *target = "x".into();
-            }
+        let mut template = MessageTemplate { spec: spec.clone(), env, slots, variables, fixed_fit: false };
+        template.fixed_fit = template.check_rendered(&vec!["x".to_string(); template.slots.len()]).is_ok();
+        Ok(template)
+    }
+
+    /// Whether [`MessageTemplate::render`] would succeed, with its error;
+    /// without building a string when every templated string is plain (the
+    /// planner checks each recipient of an audience of millions).
+    pub fn check<'a, I>(&self, vars: I) -> Result<(), String>
+    where
+        I: IntoIterator<Item = (&'a str, &'a str)>,
+    {
+        if self.slots.is_empty() {
+            return Ok(());
         }
-        if check_rendered(&probe).is_err() {
-            simple = None;
+        let vars: Vec<(&str, &str)> = vars.into_iter().collect();
+        let fits = |c: &Compiled| c.plain.as_deref().is_some_and(|pieces| fits(c.slot, pieces, &vars));
+        if self.fixed_fit && self.slots.iter().all(fits) {
+            return Ok(());
         }
-        Ok(MessageTemplate { spec: spec.clone(), env, slots, variables, simple })
+        self.render_slots(vars).map(|_| ())
     }
 
     /// The variables the message uses.
@@ -230,90 +185,180 @@ impl MessageTemplate {
     where
         I: IntoIterator<Item = (&'a str, &'a str)>,
     {
-        let mut out = self.spec.clone();
-        if self.slots.is_empty() {
-            return Ok(out);
-        }
-        let vars: Vec<(&str, &str)> = vars.into_iter().collect();
-        if let Some(simple) = &self.simple {
-            let filled: Option<Vec<String>> = simple.iter().map(|parts| fill(parts, &vars)).collect();
-            // A variable is missing: the engine says which, in its words.
-            if let Some(filled) = filled {
-                for ((slot, _), text) in self.slots.iter().zip(filled) {
-                    if let Some(target) = slot.get(&mut out) {
-                        *target = text;
-                    }
-                }
-                check_rendered(&out)?;
-                return Ok(out);
-            }
-        }
-        let ctx = minijinja::Value::from_pairs(vars);
-        for (slot, name) in &self.slots {
-            let tmpl = self.env.get_template(name).expect("compiled");
-            let text = tmpl.render(&ctx).map_err(|e| describe(&e))?;
-            if let Some(target) = slot.get(&mut out) {
-                *target = text;
-            }
-        }
-        check_rendered(&out)?;
-        Ok(out)
+        let filled = self.render_slots(vars)?;
+        Ok(self.spec_with(filled))
     }
-}
 
-impl MessageTemplate {
-    /// Whether [`MessageTemplate::render`] would succeed, without building
-    /// the message when the templates are simple (the planner checks every
-    /// recipient of an audience of millions). The error is render's.
-    pub fn check<'a, I>(&self, vars: I) -> Result<(), String>
+    /// How many strings of the message are templated (its slots).
+    pub fn slots(&self) -> usize {
+        self.slots.len()
+    }
+
+    /// Fills each templated string for one recipient, in slot order, and
+    /// checks Meta's limits on the message they make: what [`render`] does,
+    /// without building the message (the sender splices the strings into a
+    /// body serialized once, `send::wire::BodyTemplate`).
+    ///
+    /// [`render`]: MessageTemplate::render
+    pub fn render_slots<'a, I>(&self, vars: I) -> Result<Vec<String>, String>
     where
         I: IntoIterator<Item = (&'a str, &'a str)>,
     {
         if self.slots.is_empty() {
-            return Ok(());
+            return Ok(Vec::new());
         }
         let vars: Vec<(&str, &str)> = vars.into_iter().collect();
-        if let Some(simple) = &self.simple
-            && self.slots.iter().zip(simple).all(|((slot, _), parts)| fits(*slot, parts, &vars))
-        {
-            return Ok(());
+        // The engine's context, built only when a string needs the engine.
+        let mut ctx = None;
+        let mut filled = Vec::with_capacity(self.slots.len());
+        for compiled in &self.slots {
+            let spliced = compiled.plain.as_deref().and_then(|pieces| splice(pieces, &vars));
+            let text = match spliced {
+                Some(text) => text,
+                None => {
+                    let ctx = ctx.get_or_insert_with(|| minijinja::Value::from_pairs(vars.iter().copied()));
+                    let tmpl = self.env.get_template(&compiled.name).expect("compiled");
+                    tmpl.render(&*ctx).map_err(|e| describe(&e))?
+                }
+            };
+            filled.push(text);
         }
-        self.render(vars).map(|_| ())
+        self.check_rendered(&filled)?;
+        Ok(filled)
+    }
+
+    /// The message with its templated strings replaced, in slot order, by
+    /// `filled` (strings [`render_slots`] returned, or markers).
+    ///
+    /// [`render_slots`]: MessageTemplate::render_slots
+    pub fn spec_with(&self, filled: impl IntoIterator<Item = String>) -> MessageSpec {
+        let mut out = self.spec.clone();
+        for (compiled, text) in self.slots.iter().zip(filled) {
+            if let Some(target) = compiled.slot.get(&mut out) {
+                *target = text;
+            }
+        }
+        out
+    }
+
+    /// Meta's limits on a filled message (the per-recipient half of SPEC §2),
+    /// its templated strings read from `filled`.
+    fn check_rendered(&self, filled: &[String]) -> Result<(), String> {
+        if let Some(text) = self.filled_or(filled, Slot::Text, self.spec.text.as_ref()) {
+            let n = text.chars().count();
+            if n >= limits::TEXT_BELOW {
+                return Err(format!("rendered text is {n} characters; Meta takes fewer than {}", limits::TEXT_BELOW));
+            }
+            if text.trim().is_empty() {
+                return Err("rendered text is empty".into());
+            }
+        }
+        for (i, q) in self.spec.quick_replies.iter().flatten().enumerate() {
+            if let Some(title) = self.filled_or(filled, Slot::QuickReplyTitle(i), q.title.as_ref()) {
+                let n = title.chars().count();
+                if n > limits::QUICK_REPLY_TITLE_MAX {
+                    return Err(format!(
+                        "rendered quick-reply title \"{title}\" is {n} characters; Meta takes at most {}",
+                        limits::QUICK_REPLY_TITLE_MAX
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The string of `slot` in the filled message: from `filled` when the
+    /// slot is templated, else as `written`.
+    fn filled_or<'a>(&self, filled: &'a [String], slot: Slot, written: Option<&'a String>) -> Option<&'a str> {
+        match self.slots.iter().position(|c| c.slot == slot) {
+            Some(i) => filled.get(i).map(String::as_str),
+            None => written.map(String::as_str),
+        }
     }
 }
 
-/// The string of `parts` with `vars` filled in; None when one is missing.
-fn fill(parts: &[Part], vars: &[(&str, &str)]) -> Option<String> {
-    let mut text = String::new();
-    for part in parts {
-        match part {
-            Part::Text(t) => text.push_str(t),
-            Part::Var(name) => text.push_str(lookup(vars, name)?),
+/// The pieces of `source` when it is literal text and `{{ name }}` lookups
+/// alone (spaces inside the braces, no filters, no whitespace control, no
+/// tags or comments); None otherwise.
+fn plain_pieces(source: &str) -> Option<Vec<Piece>> {
+    let literal = |text: &str| !text.contains("{%") && !text.contains("{#");
+    let mut pieces = Vec::new();
+    let mut rest = source;
+    while let Some(open) = rest.find("{{") {
+        let (text, after) = (&rest[..open], &rest[open + 2..]);
+        let close = after.find("}}")?;
+        let name = after[..close].trim_matches(' ');
+        let identifier = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+        if !literal(text) || !identifier {
+            return None;
         }
+        if !text.is_empty() {
+            pieces.push(Piece::Text(text.to_string()));
+        }
+        pieces.push(Piece::Var(name.to_string()));
+        rest = &after[close + 2..];
     }
-    Some(text)
+    if !literal(rest) {
+        return None;
+    }
+    if !rest.is_empty() {
+        pieces.push(Piece::Text(rest.to_string()));
+    }
+    Some(pieces)
 }
 
-/// True when `parts`, filled, certainly pass [`check_rendered`] in `slot`
-/// (every variable defined, within Meta's limits); false when unsure.
-fn fits(slot: Slot, parts: &[Part], vars: &[(&str, &str)]) -> bool {
-    let mut chars = 0;
-    let mut blank = true;
-    for part in parts {
-        let piece = match part {
-            Part::Text(t) => t.as_str(),
-            Part::Var(name) => match lookup(vars, name) {
-                Some(v) => v,
-                None => return false,
-            },
-        };
-        chars += piece.chars().count();
-        blank &= piece.trim().is_empty();
+/// True when the engine renders `tmpl` as [`splice`] fills `pieces`, for
+/// values that would show any difference the engine makes whatever the
+/// value is: escaping (`<&>"'`), a literal read as a keyword (`none`), a
+/// trailing newline dropped, one variable read for another.
+fn engine_agrees(tmpl: &minijinja::Template<'_, '_>, pieces: &[Piece]) -> bool {
+    let probes: Vec<(String, String)> = pieces
+        .iter()
+        .filter_map(|p| match p {
+            Piece::Var(name) => Some((name.clone(), format!("<&>\"' {name}\u{1}"))),
+            Piece::Text(_) => None,
+        })
+        .collect();
+    let vars: Vec<(&str, &str)> = probes.iter().map(|(n, v)| (n.as_str(), v.as_str())).collect();
+    let engine = tmpl.render(minijinja::Value::from_pairs(vars.iter().copied()));
+    engine.ok().is_some_and(|text| splice(pieces, &vars).as_deref() == Some(text.as_str()))
+}
+
+/// True when `pieces`, filled, certainly pass Meta's limits in `slot`
+/// (every variable defined); false when unsure.
+fn fits(slot: Slot, pieces: &[Piece], vars: &[(&str, &str)]) -> bool {
+    let (mut chars, mut blank) = (0, true);
+    for piece in pieces {
+        let Some(value) = piece_value(piece, vars) else { return false };
+        chars += value.chars().count();
+        blank &= value.trim().is_empty();
     }
     match slot {
         Slot::Text => chars < limits::TEXT_BELOW && !blank,
         Slot::QuickReplyTitle(_) => chars <= limits::QUICK_REPLY_TITLE_MAX,
         _ => true,
+    }
+}
+
+/// `pieces` with each variable's value; None when one is missing (the
+/// engine then says which). The last pair of a name wins, as in the
+/// engine's context.
+fn splice(pieces: &[Piece], vars: &[(&str, &str)]) -> Option<String> {
+    // Sized first: one allocation per string.
+    let len = pieces.iter().map(|p| piece_value(p, vars).map(str::len)).sum::<Option<usize>>()?;
+    let mut out = String::with_capacity(len);
+    for piece in pieces {
+        out.push_str(piece_value(piece, vars)?);
+    }
+    Some(out)
+}
+
+/// The text of one piece; None for a missing variable.
+fn piece_value<'a>(piece: &'a Piece, vars: &[(&str, &'a str)]) -> Option<&'a str> {
+    match piece {
+        Piece::Text(text) => Some(text),
+        Piece::Var(name) => vars.iter().rev().find(|(n, _)| n == name).map(|(_, v)| *v),
     }
 }
 
@@ -331,31 +376,6 @@ fn all_slots(spec: &MessageSpec) -> Vec<Slot> {
         }
     }
     slots
-}
-
-/// Meta's limits on a filled message (the per-recipient half of SPEC §2).
-fn check_rendered(m: &MessageSpec) -> Result<(), String> {
-    if let Some(text) = &m.text {
-        let n = text.chars().count();
-        if n >= limits::TEXT_BELOW {
-            return Err(format!("rendered text is {n} characters; Meta takes fewer than {}", limits::TEXT_BELOW));
-        }
-        if text.trim().is_empty() {
-            return Err("rendered text is empty".into());
-        }
-    }
-    for q in m.quick_replies.iter().flatten() {
-        if let Some(title) = &q.title {
-            let n = title.chars().count();
-            if n > limits::QUICK_REPLY_TITLE_MAX {
-                return Err(format!(
-                    "rendered quick-reply title \"{title}\" is {n} characters; Meta takes at most {}",
-                    limits::QUICK_REPLY_TITLE_MAX
-                ));
-            }
-        }
-    }
-    Ok(())
 }
 
 fn describe(e: &minijinja::Error) -> String {
@@ -411,15 +431,81 @@ mod tests {
         assert!(m.render([("long", ok.as_str())]).is_ok());
     }
 
-    /// The fast path (concatenation) and the engine agree, output and
-    /// errors, on templates mixing plain and non-plain pieces.
+    /// What the engine alone makes of `source` (the slow path, always right).
+    fn engine(source: &str, vars: &[(&str, &str)]) -> Result<String, String> {
+        let mut env = Environment::new();
+        env.set_undefined_behavior(UndefinedBehavior::Strict);
+        env.add_template_owned("/message/text", source.to_string()).map_err(|e| describe(&e))?;
+        let tmpl = env.get_template("/message/text").map_err(|e| describe(&e))?;
+        tmpl.render(minijinja::Value::from_pairs(vars.iter().copied())).map_err(|e| describe(&e))
+    }
+
+    fn is_plain(m: &MessageTemplate) -> bool {
+        m.slots[0].plain.is_some()
+    }
+
     #[test]
-    fn simple_templates_fill_exactly_as_the_engine_does() {
+    fn lookups_alone_are_spliced_and_say_what_the_engine_says() {
+        let vars = [("first_name", "Lan <&> \"x\""), ("order_id", "42"), ("none", "N"), ("a", "1"), ("a", "2")];
+        let plain = ["Hi {{ first_name }}, order {{order_id}}", "{{ a }}}", "}} {{   a }} {", "x\n{{ a }} y"];
+        let engine_only = [
+            "Hi {{ first_name | upper }}",
+            "Hi {{- first_name }}",
+            "Hi {{ first_name -}} !",
+            "{% if a %}{{ a }}{% endif %}",
+            "{# note #}{{ a }}",
+            "{{ none }}",
+            "{{ a }}\n",
+            "{{ order_id + 1 }}",
+            "{{ first_name ~ a }}",
+        ];
+        for source in plain.iter().chain(&engine_only) {
+            let m = MessageTemplate::compile(&text(source)).unwrap();
+            assert_eq!(is_plain(&m), plain.contains(source), "{source:?}");
+            let got = m.render(vars).map(|spec| spec.text.unwrap_or_default());
+            assert_eq!(got, engine(source, &vars), "{source:?}");
+        }
+    }
+
+    #[test]
+    fn a_missing_variable_goes_through_the_engine_and_its_message() {
+        let m = MessageTemplate::compile(&text("Hi {{ first_name }}")).unwrap();
+        assert!(is_plain(&m));
+        assert_eq!(
+            m.render([("other", "x")]).map(|_| ()),
+            engine("Hi {{ first_name }}", &[("other", "x")]).map(|_| ())
+        );
+    }
+
+    #[test]
+    fn filled_slots_make_the_rendered_message() {
+        let mut spec = text("Hi {{ first_name }}");
+        spec.quick_replies = Some(vec![crate::campaign::model::QuickReply {
+            content_type: None,
+            title: Some("{{ title }}".into()),
+            payload: Some("TRACK:{{ order_id | upper }}".into()),
+            image_url: None,
+        }]);
+        let m = MessageTemplate::compile(&spec).unwrap();
+        assert_eq!(m.slots(), 3);
+        let vars = [("first_name", "Lan"), ("title", "Track"), ("order_id", "hn-1")];
+        let filled = m.render_slots(vars).unwrap();
+        assert_eq!(filled, ["Hi Lan", "Track", "TRACK:HN-1"]);
+        let rendered = m.render(vars).unwrap();
+        assert_eq!(serde_json::to_value(m.spec_with(filled)).unwrap(), serde_json::to_value(rendered).unwrap());
+        let long = [("first_name", "Lan"), ("title", "a title over twenty characters"), ("order_id", "1")];
+        assert!(m.render_slots(long).unwrap_err().contains("quick-reply title"));
+    }
+
+    /// The plain path and the engine agree, output, check and errors, on
+    /// templates mixing plain and other pieces.
+    #[test]
+    fn plain_templates_render_and_check_as_the_engine_does() {
         let pieces = [
             "Hi ",
             "{{ a }}",
             "{{b}}",
-            "{{\tc\n}}",
+            "{{  c }}",
             " ",
             "\n",
             "\r",
@@ -434,17 +520,18 @@ mod tests {
             "é",
             "{# c #}",
             "{{ missing }}",
+            "<&>",
         ];
         let var_sets: [&[(&str, &str)]; 4] =
             [&[("a", "Lan"), ("b", " "), ("c", "42")], &[("a", ""), ("b", ""), ("c", "")], &[("a", "1")], &[]];
         let mut rng = fastrand::Rng::with_seed(16);
-        let mut simple_seen = 0;
+        let mut plain_seen = 0;
         for _ in 0..3000 {
             let source: String = (0..rng.usize(1..6)).map(|_| pieces[rng.usize(..pieces.len())]).collect();
             let Ok(fast) = MessageTemplate::compile(&text(&source)) else { continue };
             let mut engine = MessageTemplate::compile(&text(&source)).unwrap();
-            engine.simple = None;
-            simple_seen += usize::from(fast.simple.is_some());
+            engine.slots.iter_mut().for_each(|c| c.plain = None);
+            plain_seen += usize::from(fast.slots.iter().all(|c| c.plain.is_some()) && !fast.slots.is_empty());
             for vars in var_sets {
                 let (a, b) = (fast.render(vars.iter().copied()), engine.render(vars.iter().copied()));
                 assert_eq!(
@@ -455,13 +542,13 @@ mod tests {
                 assert_eq!(fast.check(vars.iter().copied()), b.map(|_| ()), "{source:?} {vars:?}");
             }
         }
-        assert!(simple_seen > 300, "the fast path was taken {simple_seen} times");
+        assert!(plain_seen > 300, "the plain path was taken {plain_seen} times");
     }
 
     #[test]
-    fn the_check_fast_path_keeps_the_limits() {
+    fn the_check_keeps_the_limits() {
         let m = MessageTemplate::compile(&text("{{ long }}")).unwrap();
-        assert!(m.simple.is_some());
+        assert!(is_plain(&m));
         let long = "é".repeat(2000);
         assert!(m.check([("long", long.as_str())]).unwrap_err().contains("2000"));
         assert!(m.check([("long", "   ")]).unwrap_err().contains("empty"));

@@ -221,3 +221,36 @@ fn sigint_finishes_requests_in_flight_and_exits_cleanly() {
     assert_eq!(report["summary"]["not_attempted"].as_u64().unwrap(), 30 - sent);
     assert!(sent < 30);
 }
+
+#[test]
+fn a_second_sigint_abandons_requests_in_flight_as_unknown() {
+    // Two requests that are never answered (the client's timeout is a
+    // minute), then two signals: the run ends at once, not at the timeout.
+    let sb = Sandbox::start(&json!({ "faults": { "1": ["hang"], "2": ["hang"], "3": ["hang"], "4": ["hang"] } }));
+    let ws = Workspace::new();
+    ws.write("c.yaml", &graph_campaign("abandon", PAGE, "T", &["1", "2", "3", "4"], "send: { concurrency: 2 }\n"));
+    let mut run = ws.pagecast(Some(&sb), &["run", "c.yaml", "--now", NOW]);
+    let mut child = run.env("T", "tok").env("PAGECAST_REQUEST_TIMEOUT", "60").spawn().unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    while sb.requests().len() < 2 && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    let started = std::time::Instant::now();
+    for _ in 0..2 {
+        std::process::Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap();
+        std::thread::sleep(std::time::Duration::from_millis(300));
+    }
+    let status = child.wait().unwrap();
+    assert!(started.elapsed() < std::time::Duration::from_secs(20), "the requests in flight were waited for");
+    assert_eq!(status.code(), Some(130));
+    let report = ws.report("abandon", "default");
+    let in_flight: Vec<String> =
+        sb.requests().iter().map(|r| r["recipient"].as_str().unwrap_or_default().to_string()).collect();
+    assert_eq!(in_flight.len(), 2, "{in_flight:?}");
+    for id in ["1", "2", "3", "4"] {
+        let (outcome, reason) =
+            if in_flight.iter().any(|r| r == id) { ("unknown", "abandoned") } else { ("not_attempted", "interrupted") };
+        assert_eq!(row(&report, id)["outcome"], outcome, "{id}");
+        assert_eq!(row(&report, id)["reason"], reason, "{id}");
+    }
+}

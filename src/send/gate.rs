@@ -6,17 +6,16 @@
 //! instant (moved by any worker that met a throttle), and reports answers
 //! that may stop the page. Only this file decides when a page stops.
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::{DateTime, Utc};
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::classify;
 use super::client::Target;
-use super::pipeline::Cancel;
+use super::pipeline::{Cancel, CancelWatch};
 use super::wire::BodyTemplate;
 use crate::vocab::{Job, Pending, Record};
 
@@ -57,12 +56,18 @@ pub struct PageState {
     stopped: AtomicBool,
     stop: Mutex<Option<Stop>>,
     connect_failures: AtomicU32,
+    /// `throttles_in_row > 0`, read without the gate's lock (written under it).
+    throttled: AtomicBool,
     streak: Mutex<Vec<Record>>,
+    /// The streak holds failures, read without its lock (written under it).
+    streak_open: AtomicBool,
     relabeled: Mutex<Vec<Job>>,
     pauses: Mutex<Vec<Pause>>,
     max_pause: Duration,
-    /// The page's body, serialized once, when the message has no templates.
-    pub body: Option<BodyTemplate>,
+    /// The page's body, serialized once with the recipient id and the
+    /// templated strings left to splice in (None: built per request);
+    /// pages whose bodies are the same share one.
+    pub body: Option<Arc<BodyTemplate>>,
     /// URL and `Authorization` header (None when the token cannot be sent:
     /// the page is then stopped before it starts).
     pub target: Option<Target>,
@@ -75,6 +80,29 @@ struct Gate {
     throttles_in_row: u32,
 }
 
+/// A rate slot taken from a page's gate.
+#[derive(Debug, Clone, Copy)]
+pub struct Reserved {
+    /// When the request may leave.
+    pub slot: Instant,
+    /// The page's pause that the slot honours.
+    pub not_before: Instant,
+    /// The page's earliest instant after this slot.
+    pub next: Instant,
+}
+
+impl Gate {
+    fn available_at(&self) -> Instant {
+        self.next_slot.max(self.not_before)
+    }
+
+    fn reserve(&mut self, interval: Duration) -> Reserved {
+        let slot = self.available_at().max(Instant::now());
+        self.next_slot = slot + interval;
+        Reserved { slot, not_before: self.not_before, next: self.available_at() }
+    }
+}
+
 impl PageState {
     /// A page sending `rate` messages a second that stops once throttling
     /// has paused it for more than `max_pause` in all.
@@ -82,7 +110,7 @@ impl PageState {
         id: &str,
         rate: u32,
         max_pause: Duration,
-        body: Option<BodyTemplate>,
+        body: Option<Arc<BodyTemplate>>,
         target: Result<Target, String>,
     ) -> Self {
         let now = Instant::now();
@@ -94,7 +122,9 @@ impl PageState {
             stopped: AtomicBool::new(stop.is_some()),
             stop: Mutex::new(stop),
             connect_failures: AtomicU32::new(0),
+            throttled: AtomicBool::new(false),
             streak: Mutex::new(Vec::new()),
+            streak_open: AtomicBool::new(false),
             relabeled: Mutex::new(Vec::new()),
             pauses: Mutex::new(Vec::new()),
             max_pause,
@@ -125,16 +155,29 @@ impl PageState {
 
     /// The earliest instant this page may send again.
     pub fn available_at(&self) -> Instant {
-        let g = lock(&self.gate);
-        g.next_slot.max(g.not_before)
+        lock(&self.gate).available_at()
     }
 
     /// Takes the page's next rate slot: (the slot, the pause it honours).
     pub fn reserve(&self) -> (Instant, Instant) {
+        let reserved = lock(&self.gate).reserve(self.interval);
+        (reserved.slot, reserved.not_before)
+    }
+
+    /// Takes the page's next rate slot if the page may send by `key` (the
+    /// queue's key for it, which an instant only passes by moving forward);
+    /// Err(the page's earliest instant) when that is later. One lock for
+    /// what [`available_at`] then [`reserve`] do.
+    ///
+    /// [`available_at`]: PageState::available_at
+    /// [`reserve`]: PageState::reserve
+    pub fn reserve_due(&self, key: Instant) -> Result<Reserved, Instant> {
         let mut g = lock(&self.gate);
-        let slot = g.next_slot.max(g.not_before).max(Instant::now());
-        g.next_slot = slot + self.interval;
-        (slot, g.not_before)
+        let due = g.available_at();
+        if due > key {
+            return Err(due);
+        }
+        Ok(g.reserve(self.interval))
     }
 
     /// True when a throttle moved the pause past `not_before` and it is not over.
@@ -144,7 +187,7 @@ impl PageState {
     }
 
     /// Waits for this page's next rate slot, and past any throttle pause.
-    pub async fn wait_turn(&self, cancel: &mut watch::Receiver<Cancel>) {
+    pub async fn wait_turn(&self, cancel: &mut CancelWatch) {
         loop {
             if self.is_stopped() {
                 return;
@@ -162,6 +205,7 @@ impl PageState {
     pub fn throttle(&self, regain: Option<Duration>, code: Option<i64>) -> bool {
         let mut g = lock(&self.gate);
         g.throttles_in_row += 1;
+        self.throttled.store(true, Ordering::SeqCst);
         let pause = classify::throttle_pause(g.throttles_in_row, regain);
         let now = Instant::now();
         let until = now + pause;
@@ -215,14 +259,20 @@ impl PageState {
         lock(&self.pauses).clone()
     }
 
-    /// The page answered with something other than a throttle.
+    /// The page answered with something other than a throttle. Called for
+    /// nearly every answer, so it writes (and locks) only what changes.
     pub fn answered(&self) {
-        let mut g = lock(&self.gate);
-        if g.throttles_in_row > 0 {
-            tracing::info!("page {} resumed after throttling", self.id);
+        if self.throttled.load(Ordering::SeqCst) {
+            let mut g = lock(&self.gate);
+            if g.throttles_in_row > 0 {
+                tracing::info!("page {} resumed after throttling", self.id);
+            }
+            g.throttles_in_row = 0;
+            self.throttled.store(false, Ordering::SeqCst);
         }
-        g.throttles_in_row = 0;
-        self.connect_failures.store(0, Ordering::Relaxed);
+        if self.connect_failures.load(Ordering::Relaxed) != 0 {
+            self.connect_failures.store(0, Ordering::Relaxed);
+        }
     }
 
     /// A connection failed before the request was written; the tenth in a
@@ -246,6 +296,7 @@ impl PageState {
         streak.push(failure.clone());
         let n = streak.len();
         let (code, message) = (failure.error.code, failure.error.message.as_deref());
+        self.streak_open.store(true, Ordering::SeqCst);
         let identical = n >= IDENTICAL_FAILURES_TO_STOP
             && streak[n - IDENTICAL_FAILURES_TO_STOP..]
                 .iter()
@@ -260,6 +311,7 @@ impl PageState {
         };
         let records: Vec<Record> = streak.drain(n - count..).collect();
         streak.clear();
+        self.streak_open.store(false, Ordering::SeqCst);
         let detail = if identical {
             format!(
                 "{count} recipients in a row failed with the same error (code {}: {})",
@@ -275,8 +327,13 @@ impl PageState {
     }
 
     /// An answer that breaks a streak (a success, a failure about a person).
+    /// Locks only when there is a streak to break.
     pub fn streak_broken(&self) {
-        lock(&self.streak).clear();
+        if self.streak_open.load(Ordering::SeqCst) {
+            let mut streak = lock(&self.streak);
+            streak.clear();
+            self.streak_open.store(false, Ordering::SeqCst);
+        }
     }
 
     /// The recipients recorded `failed` whose failures turned out to be a
@@ -287,8 +344,8 @@ impl PageState {
 }
 
 /// Sleeps until `at`; false if a signal came first.
-pub async fn sleep_or_cancel(at: Instant, cancel: &mut watch::Receiver<Cancel>) -> bool {
-    if *cancel.borrow() != Cancel::Running {
+pub async fn sleep_or_cancel(at: Instant, cancel: &mut CancelWatch) -> bool {
+    if cancel.now() != Cancel::Running {
         return false;
     }
     // tokio's timer rounds every deadline up to the next millisecond, so a
@@ -300,9 +357,9 @@ pub async fn sleep_or_cancel(at: Instant, cancel: &mut watch::Receiver<Cancel>) 
     tokio::select! {
         _ = tokio::time::sleep_until(at) => true,
         changed = cancel.changed() => match changed {
-            Ok(()) => *cancel.borrow() == Cancel::Running,
+            Some(now) => now == Cancel::Running,
             // No one can cancel any more: just sleep.
-            Err(_) => {
+            None => {
                 tokio::time::sleep_until(at).await;
                 true
             }
@@ -397,6 +454,31 @@ mod tests {
         p.streak_broken();
         assert!(p.streak_failure(&failure(3, 100, "m"), || ()).is_empty());
         assert!(p.stopped_because().is_none());
+    }
+
+    #[test]
+    fn an_answer_after_throttles_starts_the_pause_growth_again() {
+        let p = page();
+        assert!(p.throttle(None, Some(4)));
+        assert!(p.throttle(None, Some(4)));
+        assert_eq!(lock(&p.gate).throttles_in_row, 2);
+        p.answered();
+        assert_eq!(lock(&p.gate).throttles_in_row, 0);
+        assert!(p.throttle(None, Some(4)));
+        assert_eq!(lock(&p.gate).throttles_in_row, 1);
+    }
+
+    #[test]
+    fn a_streak_broken_then_begun_again_counts_from_one() {
+        let p = page();
+        p.streak_broken();
+        p.streak_failure(&failure(1, 100, "m"), || ());
+        p.streak_failure(&failure(2, 100, "m"), || ());
+        p.streak_broken();
+        p.streak_broken();
+        p.streak_failure(&failure(3, 100, "m"), || ());
+        assert!(p.streak_failure(&failure(4, 100, "m"), || ()).is_empty());
+        assert_eq!(jobs(&p.streak_failure(&failure(5, 100, "m"), || ())), [job(3), job(4), job(5)]);
     }
 
     #[test]

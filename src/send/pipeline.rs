@@ -64,6 +64,53 @@ pub enum Cancel {
     Abandon,
 }
 
+/// One worker's copy of the stop channel. The channel's value sits behind a
+/// lock that every worker shares, and a worker asks for it at least once a
+/// message: this copy reads the value only when the channel's version moved
+/// since it last looked (one atomic load otherwise), and waits on the
+/// channel without cloning it.
+pub struct CancelWatch {
+    rx: watch::Receiver<Cancel>,
+    last: Cancel,
+}
+
+impl CancelWatch {
+    /// A copy of `rx` that has read its current value.
+    pub fn new(rx: &watch::Receiver<Cancel>) -> Self {
+        let mut rx = rx.clone();
+        let last = *rx.borrow_and_update();
+        CancelWatch { rx, last }
+    }
+
+    /// The current stop request.
+    pub fn now(&mut self) -> Cancel {
+        // Err: the channel closed, and has_changed no longer tells whether
+        // this copy saw the last value; read it (under the lock).
+        if !matches!(self.rx.has_changed(), Ok(false)) {
+            self.last = *self.rx.borrow_and_update();
+        }
+        self.last
+    }
+
+    /// Waits for the next stop request and returns it; None when no one can
+    /// send one any more.
+    pub async fn changed(&mut self) -> Option<Cancel> {
+        self.rx.changed().await.ok()?;
+        self.last = *self.rx.borrow_and_update();
+        Some(self.last)
+    }
+
+    /// Resolves once a second signal asks to abandon requests in flight
+    /// (never when no one can send it any more).
+    pub async fn abandoned(&mut self) {
+        while self.now() != Cancel::Abandon {
+            if self.changed().await.is_none() {
+                std::future::pending::<()>().await;
+            }
+        }
+    }
+}
+
 /// Why a page stopped, as the run reports it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PageStop {
@@ -179,15 +226,19 @@ impl Pages {
         let campaign = &ctx.campaign;
         let settings = campaign.send;
         let max_pause = settings.max_pause.to_std().unwrap_or(Duration::from_secs(900));
-        let constant = campaign.message.is_constant();
+        let message = &campaign.message;
+        // Graph bodies do not name the page: every Graph page shares one
+        // template (one copy in the cache, however many pages a run has).
+        let mut bodies = HashSet::new();
         let states = campaign
             .pages
             .iter()
             .enumerate()
             .map(|(i, page)| {
-                let body = constant
-                    .then(|| BodyTemplate::new(|r| worker::request_body(campaign, page, r, campaign.message.spec())))
-                    .flatten();
+                let body = BodyTemplate::new(message.slots(), |recipient, filled| {
+                    worker::request_body(campaign, page, recipient, &message.spec_with(filled))
+                })
+                .map(|body| shared(&mut bodies, body));
                 let target = ctx.client.target(page.provider, &page.id, &ctx.tokens[i]);
                 PageState::new(&page.id, settings.rate, max_pause, body, target)
             })
@@ -201,6 +252,16 @@ impl Pages {
             page.stop(pending, detail.to_string());
         }
     }
+}
+
+/// `body`, or the equal one already in `bodies`.
+fn shared(bodies: &mut HashSet<Arc<BodyTemplate>>, body: BodyTemplate) -> Arc<BodyTemplate> {
+    if let Some(same) = bodies.get(&body) {
+        return same.clone();
+    }
+    let body = Arc::new(body);
+    bodies.insert(body.clone());
+    body
 }
 
 /// Sends every job and returns one record per job.

@@ -67,22 +67,25 @@ impl Queues {
                 inner.in_heap[p as usize] = false;
                 return Next::Drained(inner.per_page[p as usize].drain(..).collect());
             }
-            let due = page.available_at();
-            if due > key {
-                inner.heap.push(Reverse((due, p)));
-                continue;
-            }
-            let Some(job) = inner.per_page[p as usize].pop_front() else {
+            if inner.per_page[p as usize].is_empty() {
                 inner.in_heap[p as usize] = false;
                 continue;
+            }
+            // One look at the page's gate: its slot if the key still holds.
+            let reserved = match page.reserve_due(key) {
+                Ok(reserved) => reserved,
+                Err(due) => {
+                    inner.heap.push(Reverse((due, p)));
+                    continue;
+                }
             };
-            let (slot, not_before) = page.reserve();
+            let job = inner.per_page[p as usize].pop_front().expect("checked above: the queue has a job");
             if inner.per_page[p as usize].is_empty() {
                 inner.in_heap[p as usize] = false;
             } else {
-                inner.heap.push(Reverse((page.available_at(), p)));
+                inner.heap.push(Reverse((reserved.next, p)));
             }
-            return Next::Job(job, slot, not_before);
+            return Next::Job(job, reserved.slot, reserved.not_before);
         }
         Next::Done
     }

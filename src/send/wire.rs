@@ -120,38 +120,92 @@ fn utility_parameter(p: &crate::campaign::model::TemplateParameter) -> Value {
     v
 }
 
-/// A body serialized once, with the recipient id spliced in per request.
+/// A body serialized once per page, with the recipient id and the message's
+/// templated strings spliced in per request.
 ///
-/// A message without `{{ }}` templates is the same for every recipient of a
-/// page but for `recipient.id`; building and serializing a JSON tree per
-/// message would cost more than the rest of the request path.
-#[derive(Debug, Clone)]
+/// Every body of a page is the same but for `recipient.id` and the strings
+/// that hold `{{ }}`; building and serializing a JSON tree per message would
+/// cost more than the rest of the request path. The body is serialized once
+/// with a marker in each of those places and cut at the markers; a request
+/// writes the pieces with the recipient's values between them, escaped as
+/// `serde_json` escapes them, so the bytes are those of the built body.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct BodyTemplate {
-    prefix: Vec<u8>,
-    suffix: Vec<u8>,
+    /// The literal JSON around the values, back to back.
+    literal: Vec<u8>,
+    /// Each value: where it goes in `literal`, and which it is.
+    holes: Vec<(usize, Hole)>,
 }
 
+/// What a [`BodyTemplate`] splices in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+enum Hole {
+    /// The recipient id.
+    Recipient,
+    /// The message's templated string of this index.
+    Filled(usize),
+}
+
+/// What every marker starts with; control characters keep it out of any
+/// real message.
+const MARKER: &str = "\u{1}pagecast-";
+
 impl BodyTemplate {
-    /// Serializes `body_for(MARKER)` and splits it at the marker. None when the
-    /// marker is not found exactly once (a message that contains it).
-    pub fn new(body_for: impl Fn(&str) -> Value) -> Option<Self> {
-        const MARKER: &str = "\u{1}pagecast-recipient\u{1}";
-        let bytes = serde_json::to_vec(&body_for(MARKER)).ok()?;
-        let quoted = serde_json::to_vec(MARKER).ok()?;
-        let mut hits = bytes.windows(quoted.len()).enumerate().filter(|(_, w)| *w == quoted.as_slice());
-        let (at, _) = hits.next()?;
-        if hits.next().is_some() {
+    /// Serializes `body_for(recipient marker, one marker per templated
+    /// string)` and cuts it at the markers. None unless the recipient marker
+    /// is found exactly once and every marker is a whole JSON string (a body
+    /// that quoted one inside another string cannot be spliced).
+    pub fn new(filled: usize, body_for: impl Fn(&str, Vec<String>) -> Value) -> Option<Self> {
+        let recipient = format!("{MARKER}recipient\u{1}");
+        let markers: Vec<String> = (0..filled).map(|i| format!("{MARKER}{i}\u{1}")).collect();
+        let bytes = serde_json::to_vec(&body_for(&recipient, markers.clone())).ok()?;
+        let quote = |marker: &str| serde_json::to_vec(marker).ok();
+        let mut holes = vec![(quote(&recipient)?, Hole::Recipient)];
+        for (i, marker) in markers.iter().enumerate() {
+            holes.push((quote(marker)?, Hole::Filled(i)));
+        }
+
+        let mut template = BodyTemplate { literal: Vec::with_capacity(bytes.len()), holes: Vec::new() };
+        let mut at = 0;
+        while at < bytes.len() {
+            let rest = &bytes[at..];
+            match holes.iter().find(|(quoted, _)| rest[0] == b'"' && rest.starts_with(quoted)) {
+                Some((quoted, hole)) => {
+                    template.holes.push((template.literal.len(), *hole));
+                    at += quoted.len();
+                }
+                None => {
+                    template.literal.push(bytes[at]);
+                    at += 1;
+                }
+            }
+        }
+        let stray = quote(MARKER)?;
+        let stray = &stray[1..stray.len() - 1];
+        let markers_seen = bytes.windows(stray.len()).filter(|w| *w == stray).count();
+        let recipients = template.holes.iter().filter(|(_, hole)| *hole == Hole::Recipient).count();
+        if recipients != 1 || markers_seen != template.holes.len() {
             return None;
         }
-        Some(BodyTemplate { prefix: bytes[..at].to_vec(), suffix: bytes[at + quoted.len()..].to_vec() })
+        Some(template)
     }
 
-    /// The body for one recipient.
-    pub fn fill(&self, recipient: &str) -> Vec<u8> {
-        let mut out = Vec::with_capacity(self.prefix.len() + self.suffix.len() + recipient.len() + 2);
-        out.extend_from_slice(&self.prefix);
-        serde_json::to_writer(&mut out, recipient).expect("a string serializes");
-        out.extend_from_slice(&self.suffix);
+    /// The body for one recipient: `filled` holds the message's templated
+    /// strings (as many as given to [`BodyTemplate::new`], in that order).
+    pub fn fill(&self, recipient: &str, filled: &[String]) -> Vec<u8> {
+        let values: usize = filled.iter().map(String::len).sum();
+        let mut out = Vec::with_capacity(self.literal.len() + recipient.len() + values + 16);
+        let mut from = 0;
+        for &(to, hole) in &self.holes {
+            out.extend_from_slice(&self.literal[from..to]);
+            from = to;
+            let value = match hole {
+                Hole::Recipient => recipient,
+                Hole::Filled(i) => filled[i].as_str(),
+            };
+            serde_json::to_writer(&mut out, value).expect("a string serializes");
+        }
+        out.extend_from_slice(&self.literal[from..]);
         out
     }
 }
@@ -268,12 +322,50 @@ mod tests {
     fn a_body_template_gives_the_same_bytes_as_building_the_body() {
         let m = MessageSpec { text: Some("Hi \"there\"".into()), metadata: Some("x".into()), ..Default::default() };
         let build = |r: &str| graph_body(env(MessagingType::Update), r, &m);
-        let t = BodyTemplate::new(build).unwrap();
+        let t = BodyTemplate::new(0, |r, _| build(r)).unwrap();
         for r in ["25", "a\"b", "ü"] {
-            assert_eq!(t.fill(r), serde_json::to_vec(&build(r)).unwrap());
+            assert_eq!(t.fill(r, &[]), serde_json::to_vec(&build(r)).unwrap());
         }
-        let h = BodyTemplate::new(|r| harasocial_body("500", r, &m)).unwrap();
-        assert_eq!(h.fill("7"), serde_json::to_vec(&harasocial_body("500", "7", &m)).unwrap());
+        let h = BodyTemplate::new(0, |r, _| harasocial_body("500", r, &m)).unwrap();
+        assert_eq!(h.fill("7", &[]), serde_json::to_vec(&harasocial_body("500", "7", &m)).unwrap());
+    }
+
+    #[test]
+    fn templated_strings_are_spliced_in_as_serde_json_writes_them() {
+        // Text and a quick-reply payload filled per recipient (graph), the
+        // same strings left out of the body (harasocial).
+        let m = |text: &str, payload: &str| MessageSpec {
+            text: Some(text.into()),
+            quick_replies: Some(vec![QuickReply {
+                content_type: None,
+                title: Some("Track".into()),
+                payload: Some(payload.into()),
+                image_url: None,
+            }]),
+            metadata: Some("bench".into()),
+            payload_id: Some("__hrf_f_1".into()),
+            ..Default::default()
+        };
+        let with = |filled: Vec<String>| m(&filled[0], &filled[1]);
+        let t = BodyTemplate::new(2, |r, f| graph_body(env(MessagingType::Update), r, &with(f))).unwrap();
+        let h = BodyTemplate::new(2, |r, f| harasocial_body("500", r, &with(f))).unwrap();
+        for (r, text, payload) in [("25", "Hi Lan", "T:1"), ("a\"b", "é \"q\" \\ \n\u{1}", "</script>")] {
+            let filled = [text.to_string(), payload.to_string()];
+            let built = graph_body(env(MessagingType::Update), r, &m(text, payload));
+            assert_eq!(t.fill(r, &filled), serde_json::to_vec(&built).unwrap());
+            let built = harasocial_body("500", r, &m(text, payload));
+            assert_eq!(h.fill(r, &filled), serde_json::to_vec(&built).unwrap());
+        }
+    }
+
+    #[test]
+    fn a_marker_quoted_inside_another_string_is_refused() {
+        let inside = |r: &str, f: Vec<String>| json!({ "recipient": { "id": r }, "text": format!("Hi {}", f[0]) });
+        assert!(BodyTemplate::new(1, inside).is_none());
+        let twice = |r: &str, _: Vec<String>| json!({ "recipient": { "id": r }, "copy": r });
+        assert!(BodyTemplate::new(0, twice).is_none());
+        let absent = |_: &str, _: Vec<String>| json!({ "recipient": {} });
+        assert!(BodyTemplate::new(0, absent).is_none());
     }
 
     #[test]

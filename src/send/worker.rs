@@ -3,12 +3,11 @@
 
 use std::sync::Arc;
 
-use tokio::sync::watch;
 use tokio::time::Instant;
 
 use super::classify::{self, Answer};
 use super::gate::{PageState, code_text, sleep_or_cancel};
-use super::pipeline::{Cancel, Context, Journal, relabel};
+use super::pipeline::{Cancel, CancelWatch, Context, Journal, relabel};
 use super::queue::{Next, Queues};
 use super::step::{self, Ending, Limits, Step};
 use super::wire::{self, GraphEnvelope};
@@ -19,10 +18,10 @@ use crate::vocab::{ApiError, Doubt, Job, Pending, Reason, Record, SkipReason, ca
 
 /// Takes jobs until none is left; returns the records of the jobs it ended.
 pub async fn work<J: Journal>(ctx: Arc<Context<J>>, pages: Arc<Vec<PageState>>, queues: Arc<Queues>) -> Records {
-    let mut cancel = ctx.cancel.clone();
+    let mut cancel = CancelWatch::new(&ctx.cancel);
     let mut done = Records::default();
     loop {
-        let stopping = *cancel.borrow() != Cancel::Running;
+        let stopping = cancel.now() != Cancel::Running;
         let (job, slot, not_before) = match queues.next(&pages, stopping) {
             Next::Done => break,
             Next::Drained(jobs) => {
@@ -41,7 +40,7 @@ pub async fn work<J: Journal>(ctx: Arc<Context<J>>, pages: Arc<Vec<PageState>>, 
             queues.put_back(job);
             continue;
         }
-        done.push(&match send_one(&ctx, state, job).await {
+        done.push(&match send_one(&ctx, state, job, &mut cancel).await {
             Done::Unwritten(r) => record(&ctx, r),
             Done::Written(r) => r,
         });
@@ -65,15 +64,6 @@ fn record<J: Journal>(ctx: &Context<J>, r: Record) -> Record {
     r
 }
 
-/// Resolves once a second signal asks to abandon requests in flight.
-async fn abandoned(mut cancel: watch::Receiver<Cancel>) {
-    while *cancel.borrow() != Cancel::Abandon {
-        if cancel.changed().await.is_err() {
-            std::future::pending::<()>().await;
-        }
-    }
-}
-
 /// A recipient's record, and whether the journal already has it.
 enum Done {
     /// To be written.
@@ -83,8 +73,8 @@ enum Done {
 }
 
 /// One recipient, from the window check to its record.
-async fn send_one<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) -> Done {
-    match attempt_all(ctx, state, job).await {
+async fn send_one<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job, cancel: &mut CancelWatch) -> Done {
+    match attempt_all(ctx, state, job, cancel).await {
         Ok(record) => Done::Unwritten(record),
         Err(written) => Done::Written(written),
     }
@@ -92,7 +82,12 @@ async fn send_one<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) -> 
 
 /// The attempts for one recipient: Ok(record to write), or Err(a record
 /// already written because it took part in a streak).
-async fn attempt_all<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) -> Result<Record, Record> {
+async fn attempt_all<J: Journal>(
+    ctx: &Context<J>,
+    state: &PageState,
+    job: Job,
+    cancel: &mut CancelWatch,
+) -> Result<Record, Record> {
     let page = &ctx.campaign.pages[job.page as usize];
     let person = ctx.audiences.person(job.person);
     let id = ctx.audiences.recipient_id(job.person);
@@ -104,15 +99,20 @@ async fn attempt_all<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) 
     if let Err(reason) = page.rule.check(person.last_interaction, ctx.clock.now()) {
         return Ok(skip(reason));
     }
+    let template_error = |detail: String| {
+        let error = ApiError { message: Some(cap_message(&detail)), ..ApiError::default() };
+        skip(SkipReason::TemplateError).with_error(error)
+    };
+    let message = &ctx.campaign.message;
     let body = match &state.body {
-        Some(template) => template.fill(recipient),
-        None => match ctx.campaign.message.render(person.vars.iter()) {
+        Some(template) => match message.render_slots(person.vars.iter()) {
+            Ok(filled) => template.fill(recipient, &filled),
+            Err(detail) => return Ok(template_error(detail)),
+        },
+        None => match message.render(person.vars.iter()) {
             Ok(message) => serde_json::to_vec(&request_body(&ctx.campaign, page, recipient, &message))
                 .expect("a JSON value serializes"),
-            Err(detail) => {
-                let error = ApiError { message: Some(cap_message(&detail)), ..ApiError::default() };
-                return Ok(skip(SkipReason::TemplateError).with_error(error));
-            }
+            Err(detail) => return Ok(template_error(detail)),
         },
     };
     let pending = |reason| Record::new(job, Reason::Pending(reason), 0, ctx.clock.wall());
@@ -128,7 +128,6 @@ async fn attempt_all<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) 
 
     let limits =
         Limits { max_attempts: ctx.campaign.send.max_attempts, retry_ambiguous: ctx.campaign.send.retry_ambiguous };
-    let mut cancel = ctx.cancel.clone();
     let mut attempts = 0u32;
     // Set once an answer left delivery in doubt (only retried with
     // `retry_ambiguous`): from then on the result can never be "failed".
@@ -137,7 +136,7 @@ async fn attempt_all<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) 
         attempts += 1;
         let answer = tokio::select! {
             answer = ctx.client.send(target, &body) => answer,
-            () = abandoned(cancel.clone()) => {
+            () = cancel.abandoned() => {
                 return Ok(Record::new(job, Reason::Doubt(Doubt::Abandoned), attempts, ctx.clock.wall()));
             }
         };
@@ -179,7 +178,7 @@ async fn attempt_all<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) 
             Step::Retry { ambiguous } => {
                 maybe_delivered |= ambiguous;
                 let wait = classify::backoff(attempts, fastrand::f64());
-                if !sleep_or_cancel(Instant::now() + wait, &mut cancel).await {
+                if !sleep_or_cancel(Instant::now() + wait, cancel).await {
                     return Ok(ending(job, step::settle(Pending::Interrupted, maybe_delivered), error, attempts, ctx));
                 }
             }
@@ -191,8 +190,8 @@ async fn attempt_all<J: Journal>(ctx: &Context<J>, state: &PageState, job: Job) 
                 ctx.progress[job.page as usize].set_paused(state.paused_until(), answer.code.or(Some(429)));
             }
         }
-        state.wait_turn(&mut cancel).await;
-        if *cancel.borrow() != Cancel::Running {
+        state.wait_turn(cancel).await;
+        if cancel.now() != Cancel::Running {
             return Ok(ending(job, step::settle(Pending::Interrupted, maybe_delivered), error, attempts, ctx));
         }
         if let Some(stop) = state.stopped_because() {
