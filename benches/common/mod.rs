@@ -121,22 +121,34 @@ pub struct Fixture {
 }
 
 impl Fixture {
-    /// Writes `NAME.yaml` and `NAME.csv` (one page, `recipients` rows whose last
-    /// interaction is 1 h before `now`) into `dir`, then validates, merges and
-    /// plans like the CLI. `rate` is set after validation, so it may exceed the
-    /// 300/s the YAML allows.
+    /// Writes `NAME.yaml` and one CSV per page (`pages` pages, the first
+    /// [`PAGE`], the others the ids after it; `recipients` rows spread evenly
+    /// over them, each last interacting 1 h before `now`) into `dir`, then
+    /// validates, merges and plans like the CLI. `rate` is set after
+    /// validation, so it may exceed the 300/s the YAML allows. The sandbox
+    /// accepts any token for a page its config does not name, so every page
+    /// sends.
     pub fn build(
         dir: &Path,
         name: &str,
         recipients: usize,
+        pages: usize,
         concurrency: usize,
         rate: u32,
         now: DateTime<Utc>,
     ) -> Fixture {
-        let csv = dir.join(format!("{name}.csv"));
-        std::fs::write(&csv, audience_csv(recipients, now - TimeDelta::hours(1))).expect("write the audience CSV");
+        let pages = pages.max(1);
+        let last_interaction = now - TimeDelta::hours(1);
+        let mut audiences = Vec::with_capacity(pages);
+        for p in 0..pages {
+            let (first, next) = (recipients * p / pages, recipients * (p + 1) / pages);
+            let csv = dir.join(format!("{name}-{p}.csv"));
+            std::fs::write(&csv, audience_csv(first, next - first, last_interaction)).expect("write an audience CSV");
+            audiences.push((page_id(p), csv));
+        }
         let yaml = dir.join(format!("{name}.yaml"));
-        std::fs::write(&yaml, campaign_yaml(name, &csv, concurrency, rate.min(300))).expect("write the campaign YAML");
+        std::fs::write(&yaml, campaign_yaml(name, &audiences, concurrency, rate.min(300)))
+            .expect("write the campaign YAML");
 
         let mut campaign = validate_file(&yaml, now).unwrap_or_else(|d| panic!("bench campaign is invalid: {d:?}"));
         campaign.send.rate = rate;
@@ -149,16 +161,27 @@ impl Fixture {
     }
 }
 
-fn campaign_yaml(id: &str, csv: &Path, concurrency: usize, rate: u32) -> String {
+/// The id of the bench's page number `p` (0 is [`PAGE`]).
+fn page_id(p: usize) -> String {
+    let first: u64 = PAGE.parse().expect("PAGE is digits");
+    (first + p as u64).to_string()
+}
+
+/// A campaign sending one templated message from each `(page, CSV)`.
+fn campaign_yaml(id: &str, audiences: &[(String, std::path::PathBuf)], concurrency: usize, rate: u32) -> String {
+    let mut pages = String::new();
+    let mut files = String::new();
+    for (page, csv) in audiences {
+        writeln!(pages, "  - {{ id: \"{page}\", provider: graph, token_env: PAGECAST_BENCH_TOKEN }}")
+            .expect("write to a String");
+        writeln!(files, "  - page: \"{page}\"\n    file: \"{}\"", csv.display()).expect("write to a String");
+    }
     format!(
         "version: 1
 id: {id}
 pages:
-  - {{ id: \"{PAGE}\", provider: graph, token_env: PAGECAST_BENCH_TOKEN }}
-audiences:
-  - page: \"{PAGE}\"
-    file: \"{csv}\"
-message:
+{pages}audiences:
+{files}message:
   text: \"Hi {{{{ first_name }}}}, order {{{{ order_id }}}} left our warehouse today.\"
   quick_replies:
     - {{ title: Track my order, payload: \"TRACK:{{{{ order_id }}}}\" }}
@@ -167,15 +190,15 @@ messaging_type: UPDATE
 send:
   concurrency: {concurrency}
   rate: {rate}
-",
-        csv = csv.display()
+"
     )
 }
 
-fn audience_csv(recipients: usize, last_interaction: DateTime<Utc>) -> String {
+/// `rows` recipients numbered from `first` (ids unique across a campaign's files).
+fn audience_csv(first: usize, rows: usize, last_interaction: DateTime<Utc>) -> String {
     let at = last_interaction.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
     let mut out = String::from("id,last_interaction,first_name,order_id\n");
-    for i in 0..recipients {
+    for i in first..first + rows {
         writeln!(out, "{},{at},Name{i},HN-{i:06}", 7_000_000_000_000_000u64 + i as u64).expect("write to a String");
     }
     out

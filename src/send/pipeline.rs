@@ -142,8 +142,10 @@ pub struct SendSummary {
     pub interrupted: bool,
 }
 
-/// Live counters per page, for the progress display.
+/// Live counters per page, for the progress display. Every answer of the
+/// page writes them: they fill one cache line of their own.
 #[derive(Debug, Default)]
+#[repr(align(64))]
 pub struct Progress {
     /// sent, skipped, failed, unknown, not_attempted.
     pub counts: [AtomicU64; 5],

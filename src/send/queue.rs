@@ -6,9 +6,13 @@
 //! stale (a throttle moved the page's pause after it was pushed): the popped
 //! page's real instant is read again and, if later, the page is pushed back
 //! with it. A key is never too late, because an instant only moves forward.
+//!
+//! The jobs sit in one array grouped by page, each page's queue a span of
+//! it: pages served in turn then read memory in order, not one allocation
+//! per page (at 1,000 pages, cache misses were most of what a page cost).
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, VecDeque};
+use std::collections::BinaryHeap;
 use std::sync::Mutex;
 
 use tokio::time::Instant;
@@ -33,22 +37,74 @@ pub struct Queues {
 }
 
 struct Inner {
-    per_page: Vec<VecDeque<Job>>,
+    /// Every job, grouped by page, plan order within a page.
+    jobs: Vec<Job>,
+    /// Each page's queue: the jobs of its group not taken yet.
+    spans: Vec<Span>,
     heap: BinaryHeap<Reverse<(Instant, u32)>>,
     in_heap: Vec<bool>,
+}
+
+/// A page's queue: `jobs[next..end]`. A job handed back goes in front
+/// again, into the slot of one taken before it (taken jobs are copies).
+#[derive(Debug, Clone, Copy, Default)]
+struct Span {
+    next: usize,
+    end: usize,
+}
+
+impl Span {
+    fn is_empty(self) -> bool {
+        self.next == self.end
+    }
+}
+
+impl Inner {
+    fn pop_front(&mut self, page: usize) -> Option<Job> {
+        let span = &mut self.spans[page];
+        if span.is_empty() {
+            return None;
+        }
+        span.next += 1;
+        Some(self.jobs[span.next - 1])
+    }
+
+    fn push_front(&mut self, job: Job) {
+        let span = &mut self.spans[job.page as usize];
+        span.next -= 1;
+        self.jobs[span.next] = job;
+    }
+
+    fn drain(&mut self, page: usize) -> &[Job] {
+        let span = self.spans[page];
+        self.spans[page].next = span.end;
+        &self.jobs[span.next..span.end]
+    }
 }
 
 impl Queues {
     /// Queues `jobs` (plan order is kept within each page).
     pub fn new(pages: usize, jobs: impl IntoIterator<Item = Job>) -> Self {
-        let mut per_page = vec![VecDeque::new(); pages];
+        let jobs: Vec<Job> = jobs.into_iter().collect();
+        // Group by page, keeping plan order: count, then place.
+        let mut spans = vec![Span::default(); pages];
+        for job in &jobs {
+            spans[job.page as usize].end += 1;
+        }
+        let mut start = 0;
+        for span in &mut spans {
+            (span.next, span.end, start) = (start, start, start + span.end);
+        }
+        let mut grouped = jobs.clone();
         for job in jobs {
-            per_page[job.page as usize].push_back(job);
+            let span = &mut spans[job.page as usize];
+            grouped[span.end] = job;
+            span.end += 1;
         }
         let now = Instant::now();
-        let in_heap: Vec<bool> = per_page.iter().map(|q| !q.is_empty()).collect();
+        let in_heap: Vec<bool> = spans.iter().map(|s| !s.is_empty()).collect();
         let heap = (0..pages as u32).filter(|p| in_heap[*p as usize]).map(|p| Reverse((now, p))).collect();
-        Queues { inner: Mutex::new(Inner { per_page, heap, in_heap }) }
+        Queues { inner: Mutex::new(Inner { jobs: grouped, spans, heap, in_heap }) }
     }
 
     /// The next job of the page that may send soonest, with its rate slot
@@ -58,16 +114,19 @@ impl Queues {
         if stopping {
             inner.heap.clear();
             inner.in_heap.iter_mut().for_each(|b| *b = false);
-            let drained: Vec<Job> = inner.per_page.iter_mut().flat_map(|q| q.drain(..)).collect();
+            let mut drained = Vec::new();
+            for page in 0..inner.spans.len() {
+                drained.extend_from_slice(inner.drain(page));
+            }
             return if drained.is_empty() { Next::Done } else { Next::Drained(drained) };
         }
         while let Some(Reverse((key, p))) = inner.heap.pop() {
             let page = &pages[p as usize];
             if page.is_stopped() {
                 inner.in_heap[p as usize] = false;
-                return Next::Drained(inner.per_page[p as usize].drain(..).collect());
+                return Next::Drained(inner.drain(p as usize).to_vec());
             }
-            if inner.per_page[p as usize].is_empty() {
+            if inner.spans[p as usize].is_empty() {
                 inner.in_heap[p as usize] = false;
                 continue;
             }
@@ -79,8 +138,8 @@ impl Queues {
                     continue;
                 }
             };
-            let job = inner.per_page[p as usize].pop_front().expect("checked above: the queue has a job");
-            if inner.per_page[p as usize].is_empty() {
+            let job = inner.pop_front(p as usize).expect("checked above: the queue has a job");
+            if inner.spans[p as usize].is_empty() {
                 inner.in_heap[p as usize] = false;
             } else {
                 inner.heap.push(Reverse((reserved.next, p)));
@@ -94,7 +153,7 @@ impl Queues {
     pub fn put_back(&self, job: Job) {
         let mut inner = self.inner.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         let p = job.page as usize;
-        inner.per_page[p].push_front(job);
+        inner.push_front(job);
         if !inner.in_heap[p] {
             inner.in_heap[p] = true;
             inner.heap.push(Reverse((Instant::now(), job.page)));
@@ -135,6 +194,37 @@ mod tests {
         }
         drained.sort();
         assert_eq!(drained, [job(0, 0), job(0, 2), job(1, 1)]);
+    }
+
+    /// Pages that send, at a rate that never makes a test wait.
+    fn live_pages(n: usize) -> Vec<PageState> {
+        use crate::campaign::model::Provider;
+        use crate::send::client::{Client, Endpoints};
+        let endpoints = Endpoints { graph: "http://127.0.0.1:9".into(), harasocial: "http://127.0.0.1:9".into() };
+        let client = Client::new(endpoints, 1).expect("a client");
+        (0..n)
+            .map(|i| {
+                let target = client.target(Provider::Graph, &i.to_string(), "token");
+                PageState::new(&i.to_string(), 1_000_000, Duration::from_secs(60), None, target)
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_page_keeps_plan_order_and_a_job_handed_back_goes_first() {
+        let pages = live_pages(2);
+        let q = Queues::new(2, [job(0, 0), job(1, 1), job(0, 2), job(0, 3), job(1, 4)]);
+        let take = || match q.next(&pages, false) {
+            Next::Job(job, ..) => Some(job),
+            Next::Done => None,
+            Next::Drained(jobs) => panic!("nothing stopped, yet {jobs:?} were drained"),
+        };
+        assert_eq!([take(), take(), take()], [Some(job(0, 0)), Some(job(1, 1)), Some(job(0, 2))]);
+        q.put_back(job(0, 0));
+        let rest: Vec<Job> = std::iter::from_fn(take).collect();
+        let of = |page| rest.iter().filter(|j| j.page == page).copied().collect::<Vec<_>>();
+        assert_eq!(of(0), [job(0, 0), job(0, 3)]);
+        assert_eq!(of(1), [job(1, 4)]);
     }
 
     #[test]
