@@ -41,7 +41,11 @@ struct Inner {
     jobs: Vec<Job>,
     /// Each page's queue: the jobs of its group not taken yet.
     spans: Vec<Span>,
-    heap: BinaryHeap<Reverse<(Instant, u32)>>,
+    /// Pages by the instant each may send next, as nanoseconds after
+    /// `base` (a heap of 1,000 pages compares keys ten times a choice: a
+    /// number compares faster than an instant), then by page.
+    heap: BinaryHeap<Reverse<(u64, u32)>>,
+    base: Instant,
     in_heap: Vec<bool>,
 }
 
@@ -60,6 +64,15 @@ impl Span {
 }
 
 impl Inner {
+    /// `at` as a heap key (no key is earlier than `base`).
+    fn key(&self, at: Instant) -> u64 {
+        u64::try_from(at.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
+    }
+
+    fn instant(&self, key: u64) -> Instant {
+        self.base + std::time::Duration::from_nanos(key)
+    }
+
     fn pop_front(&mut self, page: usize) -> Option<Job> {
         let span = &mut self.spans[page];
         if span.is_empty() {
@@ -101,10 +114,9 @@ impl Queues {
             grouped[span.end] = job;
             span.end += 1;
         }
-        let now = Instant::now();
         let in_heap: Vec<bool> = spans.iter().map(|s| !s.is_empty()).collect();
-        let heap = (0..pages as u32).filter(|p| in_heap[*p as usize]).map(|p| Reverse((now, p))).collect();
-        Queues { inner: Mutex::new(Inner { jobs: grouped, spans, heap, in_heap }) }
+        let heap = (0..pages as u32).filter(|p| in_heap[*p as usize]).map(|p| Reverse((0, p))).collect();
+        Queues { inner: Mutex::new(Inner { jobs: grouped, spans, heap, base: Instant::now(), in_heap }) }
     }
 
     /// The next job of the page that may send soonest, with its rate slot
@@ -131,9 +143,10 @@ impl Queues {
                 continue;
             }
             // One look at the page's gate: its slot if the key still holds.
-            let reserved = match page.reserve_due(key) {
+            let reserved = match page.reserve_due(inner.instant(key)) {
                 Ok(reserved) => reserved,
                 Err(due) => {
+                    let due = inner.key(due);
                     inner.heap.push(Reverse((due, p)));
                     continue;
                 }
@@ -142,7 +155,8 @@ impl Queues {
             if inner.spans[p as usize].is_empty() {
                 inner.in_heap[p as usize] = false;
             } else {
-                inner.heap.push(Reverse((reserved.next, p)));
+                let next = inner.key(reserved.next);
+                inner.heap.push(Reverse((next, p)));
             }
             return Next::Job(job, reserved.slot, reserved.not_before);
         }
@@ -156,7 +170,8 @@ impl Queues {
         inner.push_front(job);
         if !inner.in_heap[p] {
             inner.in_heap[p] = true;
-            inner.heap.push(Reverse((Instant::now(), job.page)));
+            let now = inner.key(Instant::now());
+            inner.heap.push(Reverse((now, job.page)));
         }
     }
 }
