@@ -41,10 +41,11 @@ struct Inner {
     jobs: Vec<Job>,
     /// Each page's queue: the jobs of its group not taken yet.
     spans: Vec<Span>,
-    /// Pages by the instant each may send next, as nanoseconds after
-    /// `base` (a heap of 1,000 pages compares keys ten times a choice: a
-    /// number compares faster than an instant), then by page.
-    heap: BinaryHeap<Reverse<(u64, u32)>>,
+    /// Pages by the instant each may send next, then by page: the
+    /// nanoseconds after `base` in the high bits, the page in the low 32
+    /// (a heap of 1,000 pages compares keys ~20 times a choice, and one
+    /// number compares faster than an instant and a page).
+    heap: BinaryHeap<Reverse<u128>>,
     base: Instant,
     in_heap: Vec<bool>,
 }
@@ -64,13 +65,15 @@ impl Span {
 }
 
 impl Inner {
-    /// `at` as a heap key (no key is earlier than `base`).
-    fn key(&self, at: Instant) -> u64 {
-        u64::try_from(at.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX)
+    /// The heap key of `page` at `at` (no key is earlier than `base`).
+    fn key(&self, at: Instant, page: u32) -> u128 {
+        let nanos = u64::try_from(at.saturating_duration_since(self.base).as_nanos()).unwrap_or(u64::MAX);
+        (u128::from(nanos) << 32) | u128::from(page)
     }
 
-    fn instant(&self, key: u64) -> Instant {
-        self.base + std::time::Duration::from_nanos(key)
+    /// The instant and the page of a heap key.
+    fn unkey(&self, key: u128) -> (Instant, u32) {
+        (self.base + std::time::Duration::from_nanos((key >> 32) as u64), key as u32)
     }
 
     fn pop_front(&mut self, page: usize) -> Option<Job> {
@@ -115,7 +118,7 @@ impl Queues {
             span.end += 1;
         }
         let in_heap: Vec<bool> = spans.iter().map(|s| !s.is_empty()).collect();
-        let heap = (0..pages as u32).filter(|p| in_heap[*p as usize]).map(|p| Reverse((0, p))).collect();
+        let heap = (0..pages as u32).filter(|p| in_heap[*p as usize]).map(|p| Reverse(u128::from(p))).collect();
         Queues { inner: Mutex::new(Inner { jobs: grouped, spans, heap, base: Instant::now(), in_heap }) }
     }
 
@@ -132,7 +135,8 @@ impl Queues {
             }
             return if drained.is_empty() { Next::Done } else { Next::Drained(drained) };
         }
-        while let Some(Reverse((key, p))) = inner.heap.pop() {
+        while let Some(Reverse(key)) = inner.heap.pop() {
+            let (at, p) = inner.unkey(key);
             let page = &pages[p as usize];
             if page.is_stopped() {
                 inner.in_heap[p as usize] = false;
@@ -143,11 +147,11 @@ impl Queues {
                 continue;
             }
             // One look at the page's gate: its slot if the key still holds.
-            let reserved = match page.reserve_due(inner.instant(key)) {
+            let reserved = match page.reserve_due(at) {
                 Ok(reserved) => reserved,
                 Err(due) => {
-                    let due = inner.key(due);
-                    inner.heap.push(Reverse((due, p)));
+                    let due = inner.key(due, p);
+                    inner.heap.push(Reverse(due));
                     continue;
                 }
             };
@@ -155,8 +159,8 @@ impl Queues {
             if inner.spans[p as usize].is_empty() {
                 inner.in_heap[p as usize] = false;
             } else {
-                let next = inner.key(reserved.next);
-                inner.heap.push(Reverse((next, p)));
+                let next = inner.key(reserved.next, p);
+                inner.heap.push(Reverse(next));
             }
             return Next::Job(job, reserved.slot, reserved.not_before);
         }
@@ -170,8 +174,8 @@ impl Queues {
         inner.push_front(job);
         if !inner.in_heap[p] {
             inner.in_heap[p] = true;
-            let now = inner.key(Instant::now());
-            inner.heap.push(Reverse((now, job.page)));
+            let now = inner.key(Instant::now(), job.page);
+            inner.heap.push(Reverse(now));
         }
     }
 }
