@@ -16,7 +16,7 @@
 //! Ctrl-C stops dispatching (requests in flight finish and are recorded), a
 //! second Ctrl-C abandons them (`unknown`).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -229,18 +229,21 @@ impl Pages {
         let settings = campaign.send;
         let max_pause = settings.max_pause.to_std().unwrap_or(Duration::from_secs(900));
         let message = &campaign.message;
-        // Graph bodies do not name the page: every Graph page shares one
-        // template (one copy in the cache, however many pages a run has).
-        let mut bodies = HashSet::new();
+        // Built once per distinct body (every Graph page shares one): one
+        // copy in the cache, however many pages a run has.
+        let mut bodies = HashMap::new();
         let states = campaign
             .pages
             .iter()
             .enumerate()
             .map(|(i, page)| {
-                let body = BodyTemplate::new(message.slots(), |recipient, filled| {
-                    worker::request_body(campaign, page, recipient, &message.spec_with(filled))
-                })
-                .map(|body| shared(&mut bodies, body));
+                let body = bodies.entry(worker::body_key(page)).or_insert_with(|| {
+                    let body = BodyTemplate::new(message.slots(), |recipient, filled| {
+                        worker::request_body(campaign, page, recipient, &message.spec_with(filled))
+                    });
+                    body.map(Arc::new)
+                });
+                let body = body.clone();
                 let target = ctx.client.target(page.provider, &page.id, &ctx.tokens[i]);
                 PageState::new(&page.id, settings.rate, max_pause, body, target)
             })
@@ -254,16 +257,6 @@ impl Pages {
             page.stop(pending, detail.to_string());
         }
     }
-}
-
-/// `body`, or the equal one already in `bodies`.
-fn shared(bodies: &mut HashSet<Arc<BodyTemplate>>, body: BodyTemplate) -> Arc<BodyTemplate> {
-    if let Some(same) = bodies.get(&body) {
-        return same.clone();
-    }
-    let body = Arc::new(body);
-    bodies.insert(body.clone());
-    body
 }
 
 /// Sends every job and returns one record per job.

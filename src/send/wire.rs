@@ -129,7 +129,7 @@ fn utility_parameter(p: &crate::campaign::model::TemplateParameter) -> Value {
 /// with a marker in each of those places and cut at the markers; a request
 /// writes the pieces with the recipient's values between them, escaped as
 /// `serde_json` escapes them, so the bytes are those of the built body.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone)]
 pub struct BodyTemplate {
     /// The literal JSON around the values, back to back.
     literal: Vec<u8>,
@@ -138,7 +138,7 @@ pub struct BodyTemplate {
 }
 
 /// What a [`BodyTemplate`] splices in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum Hole {
     /// The recipient id.
     Recipient,

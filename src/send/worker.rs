@@ -246,6 +246,16 @@ fn api_error<J: Journal>(ctx: &Context<J>, answer: &Answer) -> ApiError {
     }
 }
 
+/// What [`request_body`] reads of a page: its provider and, for Harasocial,
+/// its id (a Graph body names the recipient, never the page). Pages with the
+/// same key send the same bodies.
+pub fn body_key(page: &Page) -> (Provider, Option<&str>) {
+    match page.provider {
+        Provider::Graph => (Provider::Graph, None),
+        Provider::Harasocial => (Provider::Harasocial, Some(&page.id)),
+    }
+}
+
 /// The request body for one recipient.
 pub fn request_body(
     campaign: &Campaign,
