@@ -52,16 +52,7 @@ impl Records {
             }
             _ => 0,
         };
-        let error = if r.error == ApiError::default() {
-            0
-        } else if let Some(&i) = self.error_index.get(&r.error) {
-            i + 1
-        } else {
-            let i = self.errors.len() as u32;
-            self.errors.push(r.error.clone());
-            self.error_index.insert(r.error.clone(), i);
-            i + 1
-        };
+        let error = if r.error == ApiError::default() { 0 } else { self.intern(&r.error) + 1 };
         self.entries.push(Entry {
             job: r.job,
             at: r.at.timestamp(),
@@ -73,12 +64,32 @@ impl Records {
         });
     }
 
-    /// Adds every record of `other` after these.
-    pub fn append(&mut self, other: Records) {
-        self.entries.reserve(other.entries.len());
-        for i in 0..other.len() {
-            self.push(&other.get(i));
+    /// The index of `error` in `errors`, added if new.
+    fn intern(&mut self, error: &ApiError) -> u32 {
+        if let Some(&i) = self.error_index.get(error) {
+            return i;
         }
+        let i = self.errors.len() as u32;
+        self.errors.push(error.clone());
+        self.error_index.insert(error.clone(), i);
+        i
+    }
+
+    /// Adds every record of `other` after these: its entries are moved over
+    /// with their message ids and errors re-pointed, not rebuilt.
+    pub fn append(&mut self, other: Records) {
+        let base = self.message_ids.len() as u64;
+        self.message_ids.push_str(&other.message_ids);
+        let errors: Vec<u32> = other.errors.iter().map(|e| self.intern(e)).collect();
+        self.entries.extend(other.entries.into_iter().map(|mut e| {
+            if e.message_id != 0 {
+                e.message_id += base << 16;
+            }
+            if e.error != 0 {
+                e.error = errors[e.error as usize - 1] + 1;
+            }
+            e
+        }));
     }
 
     /// How many records.
@@ -190,11 +201,20 @@ mod tests {
         assert_eq!(packed.get(1).outcome, Outcome::NotAttempted);
         assert_eq!(packed.get(2).outcome, Outcome::Failed);
 
+        // Appended after records with their own message ids and errors:
+        // every id and error still points at its own text.
+        let other = ApiError { code: Some(100), subcode: None, message: Some("other".into()) };
         let mut all = Records::default();
         all.push(&records[3]);
+        all.push(&Record::failed(job(9), other.clone(), 1, at));
+        all.push(&Record::sent(job(8), Some("m_first".into()), 1, at));
         all.append(packed);
-        assert_eq!(all.len(), 6);
-        assert_eq!(all.get(1).message_id.as_deref(), Some("m_1"));
-        assert_eq!(all.get(3).error, error);
+        assert_eq!(all.len(), 8);
+        assert_eq!(all.get(1).error, other);
+        assert_eq!(all.get(2).message_id.as_deref(), Some("m_first"));
+        assert_eq!(all.get(3).message_id.as_deref(), Some("m_1"));
+        assert_eq!((all.get(4).error.clone(), all.get(5).error.clone()), (error.clone(), error));
+        assert_eq!(all.get(7).message_id, back[4].message_id);
+        assert_eq!(all.errors.len(), 2);
     }
 }
