@@ -463,7 +463,7 @@ impl Audiences {
     fn find(&self, page: u32, key: Key<'_>) -> Option<u32> {
         let people = &self.people;
         let hash = Self::hash(&self.hasher, page, key);
-        self.index.find(hash, |&i| people.pages[i as usize] == page && people.matches(i, key)).copied()
+        self.index.find(hash, |&i| people.matches(i, page, key)).copied()
     }
 
     /// Adds every row of one audience. `estimate` guesses how many rows the
@@ -514,11 +514,7 @@ impl Audiences {
         let hash = Self::hash(&self.hasher, page, key);
         let (people, hasher) = (&self.people, &self.hasher);
         // One probe finds the person or the slot for a new one.
-        let entry = self.index.entry(
-            hash,
-            |&i| people.pages[i as usize] == page && people.matches(i, key),
-            |j| people.rehash(hasher, j),
-        );
+        let entry = self.index.entry(hash, |&i| people.matches(i, page, key), |j| people.rehash(hasher, j));
         let i = match entry {
             hashbrown::hash_table::Entry::Occupied(o) => {
                 let i = *o.get();
@@ -568,12 +564,14 @@ impl People {
         Audiences::hash(hasher, self.pages[j], key)
     }
 
-    fn matches(&self, i: u32, key: Key<'_>) -> bool {
+    /// True when person `i` is (page, key).
+    fn matches(&self, i: u32, page: u32, key: Key<'_>) -> bool {
         let packed = self.ids[i as usize];
-        match key {
-            Key::Number(n) => packed == n,
-            Key::Text(t) => packed & OTHER_ID != 0 && &*self.other_ids[(packed & !OTHER_ID) as usize] == t,
-        }
+        self.pages[i as usize] == page
+            && match key {
+                Key::Number(n) => packed == n,
+                Key::Text(t) => packed & OTHER_ID != 0 && &*self.other_ids[(packed & !OTHER_ID) as usize] == t,
+            }
     }
 }
 
